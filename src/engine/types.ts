@@ -1,0 +1,91 @@
+/**
+ * The provider-neutral resource contract (see DESIGN.md "Resources and the engine").
+ * A provider implements one ResourceKind per kind of cloud object; the engine
+ * plans, creates, adopts and destroys through this contract alone.
+ */
+
+/** Identifies what a stack owns: written as tags/labels on every taggable resource. */
+export interface StackTags {
+  /** The stack's name (`--name`), e.g. "default". */
+  stack: string;
+  /** The state lineage (a uuid fixed when the stack is first created). */
+  stackId: string;
+  /** The node key inside the stack, e.g. "subnet-private-a". */
+  key: string;
+}
+
+/** What the engine hands to create(): an idempotency token, the tags, a progress sink. */
+export interface CreateContext {
+  /** Stable for this node across retries and crashes (EC2 ClientToken, GCP requestId). */
+  token: string;
+  tags: StackTags;
+  /** Reports a long wait's own status ("creating", "backing-up") to the progress view. */
+  progress(message: string): void;
+}
+
+/** Context for delete(): progress for slow deletes (RDS). */
+export interface DeleteContext {
+  tags: StackTags;
+  progress(message: string): void;
+}
+
+/** A resource's identifier and outputs as recorded in state. */
+export interface Created<Out> {
+  id: string;
+  out: Out;
+}
+
+/** Result of diff(): whether the live resource still matches the desired spec. */
+export type DiffResult = "same" | "update" | "replace";
+
+/** One kind of cloud object, e.g. "aws.ec2.vpc". All methods are idempotent. */
+export interface ResourceKind<Spec = unknown, Out = unknown> {
+  type: string;
+  /** Refreshes a resource by id; undefined means it is gone. One API call where possible. */
+  read(id: string, prev: Out | undefined): Promise<Out | undefined>;
+  /** Finds a resource by its stack tags (adoption after a crash); undefined if none. */
+  find(tags: StackTags, spec: Spec): Promise<Created<Out> | undefined>;
+  create(spec: Spec, ctx: CreateContext): Promise<Created<Out>>;
+  /** Deletes; already gone is success. `out` is the last recorded output (may be undefined). */
+  delete(id: string, out: Out | undefined, ctx: DeleteContext): Promise<void>;
+  /** Compares the desired spec with the live outputs. Missing means "same". */
+  diff?(spec: Spec, out: Out): { result: DiffResult; reason?: string };
+  update?(id: string, spec: Spec, out: Out): Promise<Out>;
+}
+
+/** Outputs of a node's dependencies, keyed by node key. */
+export type DepOutputs = Record<string, any>;
+
+/** A node of a stack's resource graph. */
+export interface StackNode<Spec = any, Out = any> {
+  key: string;
+  kind: ResourceKind<Spec, Out>;
+  dependsOn: string[];
+  /** Builds the desired spec from the outputs of the dependencies. Pure. */
+  spec(deps: DepOutputs): Spec;
+}
+
+/** Actions a plan can hold (Terraform's vocabulary, trimmed). */
+export type Action = "create" | "keep" | "update" | "replace" | "delete";
+
+/** One line of a plan. */
+export interface PlannedChange {
+  key: string;
+  type: string;
+  action: Action;
+  reason: string;
+  /** The resource's current id, when it has one. */
+  id?: string;
+}
+
+/** Events the engine emits; the human and JSON renderers consume the same stream. */
+export type EngineEvent =
+  | { type: "plan"; changes: PlannedChange[] }
+  | { type: "start"; key: string; action: Action | "adopt" | "check" }
+  | { type: "progress"; key: string; message: string }
+  | { type: "done"; key: string; action: Action | "adopt" | "check"; id?: string }
+  | { type: "failed"; key: string; error: string }
+  | { type: "skipped"; key: string; reason: string }
+  | { type: "log"; level: "info" | "warn"; message: string };
+
+export type EmitFn = (event: EngineEvent) => void;

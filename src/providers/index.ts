@@ -1,0 +1,19 @@
+import { UsageError } from "../errors.js";
+import type { ProviderName } from "../state/schema.js";
+import type { Provider, ProviderContext } from "./types.js";
+
+export const PROVIDERS: ProviderName[] = ["aws", "gcp", "local"];
+
+/** Imports the named provider on demand: cloud SDKs load only when a command needs them. */
+export async function loadProvider(name: string, ctx: ProviderContext): Promise<Provider<any>> {
+  switch (name) {
+    case "aws":
+      return (await import("./aws/provider.js")).createAwsProvider(ctx);
+    case "local":
+      return (await import("./local/provider.js")).createLocalProvider(ctx);
+    case "gcp":
+      throw new UsageError("The gcp provider is not available in this release yet.", "Use --provider aws or --provider local.");
+    default:
+      throw new UsageError(`Unknown provider "${name}".`, `Use one of: ${PROVIDERS.join(", ")}.`);
+  }
+}
