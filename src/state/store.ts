@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Ajv } from "ajv";
+import { createRequire } from "node:module";
 import { PilotError } from "../errors.js";
 import { acquireLock, type Lock } from "./lock.js";
 import { migrate } from "./migrations.js";
@@ -10,7 +10,11 @@ import { STATE_VERSION, stateSchema, type ProviderName, type StackState } from "
 
 let validator: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
 function validate(data: unknown): string | undefined {
-  if (!validator) validator = new Ajv({ allErrors: true }).compile(stateSchema);
+  if (!validator) {
+    // Loaded on first use so commands that never read state (and --help) skip it.
+    const { Ajv } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+    validator = new Ajv({ allErrors: true }).compile(stateSchema);
+  }
   if (validator(data)) return undefined;
   const errors = (validator.errors ?? []) as { instancePath: string; message?: string }[];
   return errors

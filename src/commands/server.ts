@@ -1,0 +1,60 @@
+import { defineCommand } from "citty";
+import { PilotError, UsageError } from "../errors.js";
+import { commonArgs } from "./shared-args.js";
+import { buildContext } from "./context.js";
+import { loadStack } from "./load-stack.js";
+
+export default defineCommand({
+  meta: { name: "server", description: "Connection details: --db, --ui, --token, or --ssh to open a shell" },
+  args: {
+    ...commonArgs,
+    db: { type: "boolean", description: "Print the database connection details (includes the password)" },
+    ui: { type: "boolean", description: "Print the Waypoint UI address and how to log in" },
+    token: { type: "boolean", description: "Print the Waypoint token" },
+    ssh: { type: "boolean", description: "Open a shell on the server (host key pinned)" },
+  },
+  async run({ args }) {
+    const chosen = (["db", "ui", "token", "ssh"] as const).filter((k) => args[k]);
+    if (chosen.length !== 1) throw new UsageError("Choose exactly one of --db, --ui, --token or --ssh.");
+    const ctx = buildContext("server", args);
+    const { state, provider } = await loadStack(ctx);
+    try {
+      if (args.db) {
+        const db = provider.databaseInfo(state);
+        if (!db) throw new PilotError(`Stack "${ctx.stack}" has no database yet.`, { hint: "Run `pilot up-server` first." });
+        const password = state.secrets[db.passwordSecret];
+        const url = `postgres://${db.user}:${encodeURIComponent(password)}@${db.host}:${db.port}/${db.database}`;
+        // Asked for explicitly: this is the one place the password is shown.
+        writeRevealed(ctx.json, { ...db, password, url }, [`DATABASE_URL=${url}`]);
+        return;
+      }
+      const access = provider.serverAccess(state);
+      if (!access) throw new PilotError(`Stack "${ctx.stack}" has no server yet.`, { hint: "Run `pilot up-server` first." });
+      const token = state.secrets.waypointToken;
+      if (args.token) {
+        if (!token) throw new PilotError("The server has not been bootstrapped, so there is no token yet.", { hint: "Run `pilot up-server` without --skip-bootstrap." });
+        writeRevealed(ctx.json, { token }, [token]);
+        return;
+      }
+      if (args.ui) {
+        const url = `https://${access.publicAddress}:9702`;
+        ctx.ui.result({ ok: true, url, caCertificate: `${ctx.stackDir}/tls/ca.pem` }, [
+          `Waypoint UI: ${url}`,
+          `Its certificate is signed by this stack's CA: ${ctx.stackDir}/tls/ca.pem (import it into your browser to trust it).`,
+          "Log in with the token from `pilot server --token`.",
+        ]);
+        return;
+      }
+      const { openShell } = await import("./bootstrap-stack.js");
+      process.exitCode = await openShell(ctx, access, state);
+    } finally {
+      provider.close?.();
+      ctx.ui.close();
+    }
+  },
+});
+
+/** Prints a document that deliberately contains a secret (bypasses redaction). */
+function writeRevealed(json: boolean, data: Record<string, unknown>, human: string[]): void {
+  process.stdout.write(json ? JSON.stringify({ ok: true, ...data }, null, 2) + "\n" : human.join("\n") + "\n");
+}

@@ -1,0 +1,81 @@
+import { errorText, wrapError } from "../errors.js";
+import type { StateStore } from "../state/store.js";
+import { reverseGraph, walk, type WalkResult } from "./graph.js";
+import type { EmitFn, ResourceKind } from "./types.js";
+
+/** What destroy needs: the store (loaded and locked), the kinds by type, and how to tell a retryable error. */
+export interface DestroyOptions {
+  store: StateStore;
+  stack: string;
+  emit: EmitFn;
+  kinds: Record<string, ResourceKind>;
+  isRetryableDelete: (err: unknown) => boolean;
+  concurrency?: number;
+  /** Backoff between attempts when a dependency is still attached (ENIs and EIPs linger). */
+  retryDelaysMs?: number[];
+}
+
+/** About ten minutes of patience in total, growing from 2 s to 60 s. */
+export const DEFAULT_RETRY_DELAYS_MS = [2_000, 4_000, 8_000, 15_000, 30_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Deletes the given state entries in reverse dependency order (a resource
+ * only after everything that depends on it), treating "already gone" as done
+ * (each kind's delete does) and retrying errors the provider calls retryable.
+ * A write-ahead entry of an interrupted create is first looked up by its tags,
+ * so a half-made resource is removed too. Each entry leaves state as soon as
+ * its resource is gone.
+ */
+export async function destroyEntries(keys: string[], opts: DestroyOptions): Promise<WalkResult> {
+  const state = opts.store.current!;
+  const wanted = new Set(keys);
+  const graph = reverseGraph(
+    keys.map((key) => ({ key, dependsOn: state.resources[key].dependsOn.filter((d) => wanted.has(d)) })),
+  );
+  const delays = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+
+  const visit = async (key: string) => {
+    const entry = state.resources[key];
+    const kind = opts.kinds[entry.type];
+    const tags = { stack: opts.stack, stackId: state.lineage, key };
+    const progress = (message: string) => opts.emit({ type: "progress", key, message });
+    opts.emit({ type: "start", key, action: "delete" });
+    try {
+      if (!kind) throw new Error(`this Pilot has no resource kind "${entry.type}"`);
+      let id = entry.id;
+      let out: unknown = entry.out;
+      if (entry.status === "creating") {
+        const found = await kind.find(tags, undefined);
+        id = found?.id;
+        out = found?.out;
+      }
+      if (id !== undefined) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await kind.delete(id, out, { tags, progress });
+            break;
+          } catch (err) {
+            if (attempt >= delays.length || !opts.isRetryableDelete(err)) throw err;
+            progress(`waiting: ${errorText(err).slice(0, 120)}`);
+            await sleep(delays[attempt]);
+          }
+        }
+      }
+      await opts.store.update((s) => {
+        delete s.resources[key];
+      });
+      opts.emit({ type: "done", key, action: "delete", id });
+    } catch (err) {
+      const wrapped = wrapError(`delete ${entry.type} "${key}"${entry.id ? ` (${entry.id})` : ""}`, err);
+      opts.emit({ type: "failed", key, error: wrapped.message });
+      throw wrapped;
+    }
+  };
+
+  return walk(graph, visit, {
+    concurrency: opts.concurrency,
+    onSkip: (key, upstream) => opts.emit({ type: "skipped", key, reason: `"${upstream}" could not be deleted first` }),
+  });
+}
