@@ -13,6 +13,8 @@ export interface ProviderContext {
 
 /** Where and how to reach the server over SSH once the stack exists. */
 export interface ServerAccess {
+  /** "local": the server runs on this machine's Docker engine, no SSH. Absent means SSH. */
+  via?: "ssh" | "local";
   host: string;
   port: number;
   user: string;

@@ -1,0 +1,32 @@
+/**
+ * `npm run bench`: measures what BENCHMARKS.md records. Each section prints
+ * its figures; run on a quiet machine and copy them into BENCHMARKS.md with
+ * the date and the machine.
+ */
+import { cpus, totalmem } from "node:os";
+import { benchColdStart } from "./cold-start.js";
+import { benchCriticalPath } from "./critical-path.js";
+
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
+const fmt = (n: number) => n.toFixed(0);
+
+console.log(`# pilot bench, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
+
+if (wanted("help")) {
+  const r = benchColdStart(["--help"]);
+  console.log(`help: pilot --help cold start: median ${fmt(r.medianMs)} ms (min ${fmt(r.minMs)} ms), peak RSS ${fmt(r.maxRssMb)} MB`);
+}
+
+if (wanted("walk")) {
+  const r = await benchCriticalPath();
+  console.log(
+    `walk: synthetic AWS-shaped graph: critical path ${fmt(r.criticalMs)} ms, walk ${r.walkMs.map(fmt).join("/")} ms, overhead ${r.overheadPct.toFixed(1)}% (target ≤ 10%)`,
+  );
+}
+
+for (const extra of ["noop-rerun", "bootstrap"]) {
+  if (!wanted(extra)) continue;
+  const mod = await import(`./${extra}.js`).catch(() => undefined);
+  if (mod) await mod.default();
+}
