@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts what the integration and e2e tiers need:
-# Debian's docker.io with dockerd running, openssh-server (each test starts its
-# own sshd on loopback), busybox-static and postgresql (for the stand-in images),
-# and a Python venv with moto[server]. Idempotent: safe to run again.
+# Debian's docker.io with dockerd running, openssh-server and sudo (each test
+# starts its own sshd on loopback, with a sudo-capable user), busybox-static
+# and postgresql (for the stand-in images), curl, and a Python venv with moto[server]. Idempotent: safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 python3 -c 'import venv' 2>/dev/null || need_apt+=(python3-venv)
+# The e2e "VM" user runs docker through `sudo -n`, as on a cloud image; curl probes the server.
+command -v sudo >/dev/null 2>&1 || need_apt+=(sudo)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "services: missing ${need_apt[*]}; install them (as root: apt-get install -y ${need_apt[*]})" >&2

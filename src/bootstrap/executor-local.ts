@@ -1,0 +1,54 @@
+import { spawn } from "node:child_process";
+import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { ExecOptions, ExecResult, Executor } from "./types.js";
+
+/** Exit code reported when a command outlives its timeout (as coreutils `timeout` does). */
+export const TIMEOUT_CODE = 124;
+
+/**
+ * Runs commands on this machine: for the local provider, `docker` against
+ * the user's own engine. argv goes straight to execve (no shell), so nothing
+ * needs quoting. A missing program is reported as exit 127, like a shell would.
+ */
+export class LocalExecutor implements Executor {
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      const child = spawn(argv[0]!, argv.slice(1), { env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      let timedOut = false;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+          }, opts.timeoutMs)
+        : undefined;
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      child.stdin.on("error", () => {}); // the command may exit without reading its input
+      child.stdin.end(opts.stdin ?? "");
+      child.on("error", (err: NodeJS.ErrnoException) => {
+        if (timer) clearTimeout(timer);
+        resolve({ code: err.code === "ENOENT" ? 127 : 126, stdout, stderr: stderr + `${argv[0]}: ${err.message}\n` });
+      });
+      child.on("close", (code) => {
+        if (timer) clearTimeout(timer);
+        resolve({ code: timedOut ? TIMEOUT_CODE : (code ?? 1), stdout, stderr });
+      });
+    });
+  }
+
+  /** Writes via a temp file and rename, so a reader never sees half a file. */
+  async upload(path: string, content: string | Buffer, mode: number): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, content, { mode });
+    await chmod(tmp, mode);
+    await rename(tmp, path);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,13 @@
+export * from "./context.js";
+export { waitForPackageManager, PACKAGE_MANAGER_FREE_SCRIPT } from "./package-manager.js";
+export { installDocker, INSTALL_DOCKER_SCRIPT } from "./docker-install.js";
+export { createNetwork } from "./network.js";
+export { createVolumes } from "./volumes.js";
+export { uploadTls } from "./tls-files.js";
+export { startServer, serverArgs, serverConfigHash } from "./server-container.js";
+export { waitForServer } from "./server-ready.js";
+export { takeBootstrapToken, parseBootstrapToken } from "./bootstrap-token.js";
+export { startRunner, runnerArgs, runnerConfigHash } from "./runner-container.js";
+export { adoptRunner } from "./runner-adopt.js";
+export { setRunnerProfile } from "./runner-profile.js";
+export { waypointAnonymous, waypointWithToken, waypointJsonContains, WITH_TOKEN_SCRIPT, EXPECT_JSON_SCRIPT } from "./waypoint-cli.js";

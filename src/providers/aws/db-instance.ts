@@ -1,0 +1,231 @@
+import {
+  CreateDBInstanceCommand,
+  DeleteDBInstanceCommand,
+  DescribeDBInstancesCommand,
+  ModifyDBInstanceCommand,
+  paginateDescribeDBInstances,
+  type DBInstance,
+} from "@aws-sdk/client-rds";
+import { createHash } from "node:crypto";
+import type { ResourceKind } from "../../engine/types.js";
+import { PilotError, wrapError } from "../../errors.js";
+import type { Secret } from "../../secret.js";
+import { actions, attempt, hasStackTags, isErrorCode, orGone, stackTagList, tagValue, TAG_STACK_ID, waitFor, type AwsKindEnv } from "./shared.js";
+
+/** The database's master user and its first database. */
+export const DB_USER = "pilot";
+export const DB_NAME = "pilot";
+
+/** Desired RDS PostgreSQL instance. */
+export interface DbInstanceSpec {
+  /** "pilot-<stack>"; create() appends a suffix derived from the node token. */
+  identifierPrefix: string;
+  instanceClass: string;
+  subnetGroupName: string;
+  securityGroupIds: string[];
+  allocatedStorageGb: number;
+  /** The master password from state.secrets; a Secret so a logged spec shows "[redacted]". */
+  password: Secret | undefined;
+}
+
+/** The database as recorded in state (id = DB instance identifier). */
+export interface DbInstanceOut {
+  identifier: string;
+  arn?: string;
+  status: string;
+  instanceClass: string;
+  securityGroupIds: string[];
+  engineVersion?: string;
+  /** Host name inside the VPC; set once the instance is available. */
+  endpoint?: string;
+  port?: number;
+}
+
+const TYPE = "aws.rds.instance";
+const GONE = ["DBInstanceNotFoundFault", "DBInstanceNotFound"];
+
+/** Generous on purpose: RDS usually needs 3-10 minutes, a final snapshot of a big database much longer. */
+const CREATE_TIMEOUT_MS = 60 * 60_000;
+const DELETE_TIMEOUT_MS = 60 * 60_000;
+const POLL_MS = 15_000;
+
+/**
+ * "pilot-<stack>-<8 hex>": the suffix is a hash of the node's token, so it is
+ * random per stack yet the same when a crashed create is retried. RDS wants
+ * lowercase letters, digits and single hyphens, a letter first, 63 at most.
+ */
+export function dbIdentifier(prefix: string, token: string): string {
+  const suffix = createHash("sha256").update(token).digest("hex").slice(0, 8);
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 54)
+    .replace(/-$/, "");
+  return `${clean || "pilot"}-${suffix}`;
+}
+
+/** "<identifier>-final-<yyyymmddhhmm>" (UTC), the snapshot teardown leaves behind. */
+export function finalSnapshotName(identifier: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:T]/g, "").slice(0, 12);
+  return `${identifier}-final-${stamp}`;
+}
+
+function toOut(db: DBInstance): DbInstanceOut {
+  return {
+    identifier: db.DBInstanceIdentifier!,
+    arn: db.DBInstanceArn,
+    status: db.DBInstanceStatus ?? "unknown",
+    instanceClass: db.DBInstanceClass!,
+    securityGroupIds: (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).sort(),
+    engineVersion: db.EngineVersion,
+    endpoint: db.Endpoint?.Address,
+    port: db.Endpoint?.Port,
+  };
+}
+
+/** Options fixed per run: teardown's --skip-final-snapshot. */
+export interface DbInstanceOptions {
+  skipFinalSnapshot: boolean;
+}
+
+/**
+ * The stack's PostgreSQL: private (no public address), encrypted, in the DB
+ * subnet group, reachable only through the database security group. Creating
+ * and deleting report RDS's own status with the elapsed time while they wait.
+ */
+export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): ResourceKind<DbInstanceSpec, DbInstanceOut> {
+  const { rds } = env.clients;
+  const act = actions(TYPE, env.region);
+
+  async function describe(id: string): Promise<DBInstance | undefined> {
+    const res = await orGone(GONE, () => rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id })));
+    return res?.DBInstances?.[0];
+  }
+
+  async function waitAvailable(action: string, id: string, progress?: (m: string) => void): Promise<DBInstance> {
+    const db = await attempt(action, () =>
+      waitFor(env, { what: `database ${id} to be available`, intervalMs: POLL_MS, timeoutMs: CREATE_TIMEOUT_MS, progress }, async () => {
+        const db = await describe(id);
+        if (!db) throw new PilotError(`database ${id} disappeared while being created.`);
+        const status = db.DBInstanceStatus ?? "unknown";
+        if (status === "failed" || status === "incompatible-parameters" || status === "incompatible-network") {
+          throw new PilotError(`database ${id} is ${status}.`, { hint: "Look at the instance's events in the RDS console, then run `pilot teardown`." });
+        }
+        return { done: status === "available", status, value: db };
+      }),
+    );
+    return db!;
+  }
+
+  return {
+    type: TYPE,
+    async read(id) {
+      const db = await attempt(act("read", id), () => describe(id));
+      return db ? toOut(db) : undefined;
+    },
+    async find(tags) {
+      // RDS cannot filter instances by tag, but DescribeDBInstances returns each one's tags.
+      return attempt(act("find", tags.key), async () => {
+        for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
+          const db = page.DBInstances?.find((d) => hasStackTags(d.TagList, tags));
+          if (db) return { id: db.DBInstanceIdentifier!, out: toOut(db) };
+        }
+        return undefined;
+      });
+    },
+    async create(spec, ctx) {
+      const identifier = dbIdentifier(spec.identifierPrefix, ctx.token);
+      const action = act("create", ctx.tags.key);
+      if (!spec.password) throw new PilotError(`${action}: the database password has not been generated.`);
+      try {
+        await rds.send(
+          new CreateDBInstanceCommand({
+            DBInstanceIdentifier: identifier,
+            Engine: "postgres",
+            DBInstanceClass: spec.instanceClass,
+            AllocatedStorage: spec.allocatedStorageGb,
+            StorageType: "gp3",
+            StorageEncrypted: true,
+            PubliclyAccessible: false,
+            MultiAZ: false,
+            DBSubnetGroupName: spec.subnetGroupName,
+            VpcSecurityGroupIds: spec.securityGroupIds,
+            MasterUsername: DB_USER,
+            MasterUserPassword: spec.password.reveal(),
+            DBName: DB_NAME,
+            Port: 5432,
+            BackupRetentionPeriod: 7,
+            CopyTagsToSnapshot: true,
+            AutoMinorVersionUpgrade: true,
+            Tags: stackTagList(ctx.tags),
+          }),
+        );
+      } catch (err) {
+        if (!isErrorCode(err, "DBInstanceAlreadyExists")) throw wrapError(`${action} (${identifier})`, err);
+        // The same token gives the same identifier: an interrupted create of ours. Adopt it if its tags agree.
+        const existing = await attempt(action, () => describe(identifier));
+        if (!existing || tagValue(existing.TagList, TAG_STACK_ID) !== ctx.tags.stackId) throw wrapError(action, err);
+      }
+      ctx.progress(`creating ${identifier}`);
+      const db = await waitAvailable(action, identifier, ctx.progress);
+      return { id: identifier, out: toOut(db) };
+    },
+    async delete(id, _out, ctx) {
+      const action = act("delete", ctx.tags.key);
+      const snapshot = opts.skipFinalSnapshot ? undefined : finalSnapshotName(id, new Date(env.now?.() ?? Date.now()));
+      let deleting = false;
+      try {
+        await rds.send(
+          new DeleteDBInstanceCommand({
+            DBInstanceIdentifier: id,
+            SkipFinalSnapshot: snapshot === undefined,
+            FinalDBSnapshotIdentifier: snapshot,
+          }),
+        );
+        deleting = true;
+      } catch (err) {
+        if (isErrorCode(err, ...GONE)) return;
+        // A second teardown while the first one's delete is still running: just wait for it.
+        const busy = isErrorCode(err, "InvalidDBInstanceState") && /already being deleted/i.test(String((err as Error).message));
+        if (!busy) throw wrapError(action, err);
+      }
+      const note = deleting && snapshot ? `final snapshot ${snapshot}` : deleting ? "no final snapshot" : "already being deleted";
+      ctx.progress(`deleting ${id}, ${note}`);
+      await attempt(action, () =>
+        waitFor(
+          env,
+          { what: `database ${id} to be deleted`, intervalMs: POLL_MS, timeoutMs: DELETE_TIMEOUT_MS, progress: (m) => ctx.progress(`${m}, ${note}`) },
+          async () => {
+            const db = await describe(id);
+            return { done: !db, status: db?.DBInstanceStatus ?? "deleted" };
+          },
+        ),
+      );
+      if (snapshot && deleting) ctx.progress(`deleted; final snapshot ${snapshot} kept`);
+    },
+    diff(spec, out) {
+      if (spec.instanceClass !== out.instanceClass) return { result: "update", reason: `class ${out.instanceClass} → ${spec.instanceClass}` };
+      if ([...spec.securityGroupIds].sort().join(",") !== out.securityGroupIds.join(",")) {
+        return { result: "update", reason: "security groups differ" };
+      }
+      return { result: "same" };
+    },
+    async update(id, spec) {
+      // Modified in place (never replaced): replacing a database would lose its data.
+      const action = act("update", id);
+      await attempt(action, () =>
+        rds.send(
+          new ModifyDBInstanceCommand({
+            DBInstanceIdentifier: id,
+            DBInstanceClass: spec.instanceClass,
+            VpcSecurityGroupIds: spec.securityGroupIds,
+            ApplyImmediately: true,
+          }),
+        ),
+      );
+      return toOut(await waitAvailable(action, id));
+    },
+  };
+}

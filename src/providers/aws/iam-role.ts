@@ -1,0 +1,137 @@
+import {
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  ListInstanceProfilesForRoleCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  TagRoleCommand,
+  type Role,
+} from "@aws-sdk/client-iam";
+import type { ResourceKind } from "../../engine/types.js";
+import { PilotError, wrapError } from "../../errors.js";
+import { actions, attempt, hasStackTags, isErrorCode, orGone, shortHash, stackTagList, tagValue, TAG_STACK_ID, type AwsKindEnv } from "./shared.js";
+
+/** Desired role: a name unique in the account, who may assume it, and one inline policy. */
+export interface IamRoleSpec {
+  name: string;
+  description: string;
+  assumeRolePolicy: string;
+  policyName: string;
+  policyDocument: string;
+}
+
+/** A role as recorded in state (id = role name). */
+export interface IamRoleOut {
+  roleName: string;
+  arn: string;
+  /** Hash of the inline policy last written, from a tag: policy drift in the same single GetRole. */
+  policyHash?: string;
+}
+
+const TYPE = "aws.iam.role";
+const GONE = ["NoSuchEntity"];
+const TAG_POLICY = "pilot:policy-sha256";
+
+function toOut(role: Role): IamRoleOut {
+  return { roleName: role.RoleName!, arn: role.Arn!, policyHash: tagValue(role.Tags, TAG_POLICY) };
+}
+
+/**
+ * An IAM role with one inline policy. IAM is global and cannot filter by tag,
+ * so the role has a deterministic name (with the lineage in it) and find()
+ * looks it up by name and checks its tags.
+ */
+export function iamRoleKind(env: AwsKindEnv): ResourceKind<IamRoleSpec, IamRoleOut> {
+  const { iam } = env.clients;
+  const act = actions(TYPE, env.region);
+
+  async function getRole(action: string, name: string): Promise<Role | undefined> {
+    const res = await attempt(action, () => orGone(GONE, () => iam.send(new GetRoleCommand({ RoleName: name }))));
+    return res?.Role;
+  }
+
+  async function putPolicy(action: string, spec: IamRoleSpec): Promise<string> {
+    const hash = shortHash(spec.policyDocument);
+    await attempt(action, async () => {
+      await iam.send(new PutRolePolicyCommand({ RoleName: spec.name, PolicyName: spec.policyName, PolicyDocument: spec.policyDocument }));
+      await iam.send(new TagRoleCommand({ RoleName: spec.name, Tags: [{ Key: TAG_POLICY, Value: hash }] }));
+    });
+    return hash;
+  }
+
+  return {
+    type: TYPE,
+    async read(id) {
+      const role = await getRole(act("read", id), id);
+      return role ? toOut(role) : undefined;
+    },
+    async find(tags, spec) {
+      const role = await getRole(act("find", tags.key), spec.name);
+      return role && hasStackTags(role.Tags, tags) ? { id: role.RoleName!, out: toOut(role) } : undefined;
+    },
+    async create(spec, ctx) {
+      const action = act("create", ctx.tags.key);
+      let role: Role | undefined;
+      try {
+        const res = await iam.send(
+          new CreateRoleCommand({
+            RoleName: spec.name,
+            Description: spec.description,
+            AssumeRolePolicyDocument: spec.assumeRolePolicy,
+            Tags: stackTagList(ctx.tags),
+          }),
+        );
+        role = res.Role;
+      } catch (err) {
+        if (!isErrorCode(err, "EntityAlreadyExists")) throw wrapError(action, err);
+        // Same name: ours from an interrupted run (same lineage) is adopted; anyone else's is left alone.
+        role = await getRole(action, spec.name);
+        if (!role || tagValue(role.Tags, TAG_STACK_ID) !== ctx.tags.stackId) {
+          throw new PilotError(`${action}: an IAM role named ${spec.name} already exists and does not belong to this stack.`, {
+            hint: "Delete or rename that role, or use another --name for this stack.",
+          });
+        }
+      }
+      const policyHash = await putPolicy(action, spec);
+      return { id: spec.name, out: { roleName: spec.name, arn: role!.Arn!, policyHash } };
+    },
+    async delete(id, _out, ctx) {
+      const action = act("delete", ctx.tags.key);
+      // IAM refuses to delete a role that still has policies or instance profiles.
+      const gone = await attempt(action, async () => {
+        const inline = await orGone(GONE, () => iam.send(new ListRolePoliciesCommand({ RoleName: id })));
+        if (!inline) return true;
+        for (const name of inline.PolicyNames ?? []) {
+          await orGone(GONE, () => iam.send(new DeleteRolePolicyCommand({ RoleName: id, PolicyName: name })));
+        }
+        const attached = await orGone(GONE, () => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: id })));
+        for (const p of attached?.AttachedPolicies ?? []) {
+          await orGone(GONE, () => iam.send(new DetachRolePolicyCommand({ RoleName: id, PolicyArn: p.PolicyArn! })));
+        }
+        const profiles = await orGone(GONE, () => iam.send(new ListInstanceProfilesForRoleCommand({ RoleName: id })));
+        for (const p of profiles?.InstanceProfiles ?? []) {
+          await orGone(GONE, () =>
+            iam.send(new RemoveRoleFromInstanceProfileCommand({ RoleName: id, InstanceProfileName: p.InstanceProfileName! })),
+          );
+        }
+        return false;
+      });
+      if (gone) return;
+      await attempt(action, () => orGone(GONE, () => iam.send(new DeleteRoleCommand({ RoleName: id }))));
+    },
+    diff(spec, out) {
+      if (spec.name !== out.roleName) return { result: "replace", reason: `name ${out.roleName} → ${spec.name}` };
+      if (out.policyHash !== shortHash(spec.policyDocument)) return { result: "update", reason: "the server policy changed" };
+      return { result: "same" };
+    },
+    async update(id, spec, out) {
+      const policyHash = await putPolicy(act("update", id), spec);
+      return { ...out, policyHash };
+    },
+  };
+}

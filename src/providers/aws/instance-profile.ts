@@ -1,0 +1,114 @@
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  DeleteInstanceProfileCommand,
+  GetInstanceProfileCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  type InstanceProfile,
+} from "@aws-sdk/client-iam";
+import type { ResourceKind } from "../../engine/types.js";
+import { PilotError, wrapError } from "../../errors.js";
+import { actions, attempt, hasStackTags, isErrorCode, orGone, stackTagList, tagValue, TAG_STACK_ID, type AwsKindEnv } from "./shared.js";
+
+/** Desired instance profile: a name unique in the account and the role it carries. */
+export interface InstanceProfileSpec {
+  name: string;
+  roleName: string;
+}
+
+/** An instance profile as recorded in state (id = profile name). */
+export interface InstanceProfileOut {
+  name: string;
+  arn: string;
+  /** The role inside it now; undefined when empty. */
+  roleName?: string;
+}
+
+const TYPE = "aws.iam.instance-profile";
+const GONE = ["NoSuchEntity"];
+
+function toOut(p: InstanceProfile): InstanceProfileOut {
+  return { name: p.InstanceProfileName!, arn: p.Arn!, roleName: p.Roles?.[0]?.RoleName };
+}
+
+/**
+ * The instance profile that hands the server role to the EC2 instance,
+ * with the role added: one node, healed by diff/update if the role is missing.
+ * Like roles, profiles are global and found by deterministic name + tags.
+ */
+export function instanceProfileKind(env: AwsKindEnv): ResourceKind<InstanceProfileSpec, InstanceProfileOut> {
+  const { iam } = env.clients;
+  const act = actions(TYPE, env.region);
+
+  async function get(action: string, name: string): Promise<InstanceProfile | undefined> {
+    const res = await attempt(action, () => orGone(GONE, () => iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))));
+    return res?.InstanceProfile;
+  }
+
+  /** Puts exactly `roleName` into the profile (a profile holds at most one role). */
+  async function setRole(action: string, name: string, roleName: string, current: string | undefined): Promise<void> {
+    await attempt(action, async () => {
+      if (current && current !== roleName) {
+        await orGone(GONE, () => iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: current })));
+      }
+      if (current === roleName) return;
+      try {
+        await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: roleName }));
+      } catch (err) {
+        // LimitExceeded = the profile already holds a role: a retried create that got this far.
+        if (!isErrorCode(err, "LimitExceeded")) throw err;
+      }
+    });
+  }
+
+  return {
+    type: TYPE,
+    async read(id) {
+      const p = await get(act("read", id), id);
+      return p ? toOut(p) : undefined;
+    },
+    async find(tags, spec) {
+      const p = await get(act("find", tags.key), spec.name);
+      return p && hasStackTags(p.Tags, tags) ? { id: p.InstanceProfileName!, out: toOut(p) } : undefined;
+    },
+    async create(spec, ctx) {
+      const action = act("create", ctx.tags.key);
+      let profile: InstanceProfile | undefined;
+      try {
+        const res = await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: spec.name, Tags: stackTagList(ctx.tags) }));
+        profile = res.InstanceProfile;
+      } catch (err) {
+        if (!isErrorCode(err, "EntityAlreadyExists")) throw wrapError(action, err);
+        profile = await get(action, spec.name);
+        if (!profile || tagValue(profile.Tags, TAG_STACK_ID) !== ctx.tags.stackId) {
+          throw new PilotError(`${action}: an instance profile named ${spec.name} already exists and does not belong to this stack.`, {
+            hint: "Delete that instance profile, or use another --name for this stack.",
+          });
+        }
+      }
+      await setRole(action, spec.name, spec.roleName, profile?.Roles?.[0]?.RoleName);
+      return { id: spec.name, out: { name: spec.name, arn: profile!.Arn!, roleName: spec.roleName } };
+    },
+    async delete(id, _out, ctx) {
+      const action = act("delete", ctx.tags.key);
+      const p = await get(action, id);
+      if (!p) return;
+      // A profile must be empty before it can be deleted.
+      for (const role of p.Roles ?? []) {
+        await attempt(action, () =>
+          orGone(GONE, () => iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: id, RoleName: role.RoleName! }))),
+        );
+      }
+      await attempt(action, () => orGone(GONE, () => iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: id }))));
+    },
+    diff(spec, out) {
+      if (spec.name !== out.name) return { result: "replace", reason: `name ${out.name} → ${spec.name}` };
+      if (spec.roleName !== out.roleName) return { result: "update", reason: out.roleName ? "holds another role" : "holds no role" };
+      return { result: "same" };
+    },
+    async update(id, spec, out) {
+      await setRole(act("update", id), id, spec.roleName, out.roleName);
+      return { ...out, roleName: spec.roleName };
+    },
+  };
+}

@@ -1,0 +1,239 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  ModifyInstanceAttributeCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+  type Image,
+  type Instance,
+} from "@aws-sdk/client-ec2";
+import type { CreateContext, ResourceKind } from "../../engine/types.js";
+import { PilotError } from "../../errors.js";
+import { actions, attempt, isErrorCode, orGone, tagFilters, tagSpecs, waitFor, type AwsKindEnv } from "./shared.js";
+
+/** Desired server VM. */
+export interface InstanceSpec {
+  instanceType: string;
+  /** An explicit AMI (--ami); undefined = the newest Ubuntu 24.04 LTS image, looked up at create time. */
+  ami?: string;
+  subnetId: string;
+  securityGroupIds: string[];
+  keyName: string;
+  instanceProfileName: string;
+  /** Root volume size in GiB (Docker images and Waypoint data live there). */
+  rootVolumeGb: number;
+}
+
+/** The server VM as recorded in state. */
+export interface InstanceOut {
+  instanceId: string;
+  instanceType: string;
+  imageId: string;
+  state: string;
+  subnetId: string;
+  securityGroupIds: string[];
+  privateIp?: string;
+  availabilityZone?: string;
+}
+
+const TYPE = "aws.ec2.instance";
+const GONE = ["InvalidInstanceID.NotFound"];
+/** Canonical's AWS account: the only publisher whose "ubuntu-noble" images we trust. */
+export const CANONICAL_OWNER = "099720109477";
+const LIVE_STATES = ["pending", "running", "stopping", "stopped"];
+
+/** Graviton families ("t4g", "m7g", "c7gn") run arm64 images; everything else here is x86_64. */
+export function architectureOf(instanceType: string): "arm64" | "x86_64" {
+  return /^[a-z]+\d+g/.test(instanceType) ? "arm64" : "x86_64";
+}
+
+/**
+ * The newest Ubuntu 24.04 LTS (noble) server image from Canonical for an
+ * architecture, via DescribeImages: never a hard-coded id, which differs per
+ * region and goes stale with every security update.
+ */
+export async function findUbuntuImage(ec2: EC2Client, arch: "arm64" | "x86_64"): Promise<Image | undefined> {
+  const ubuntuArch = arch === "arm64" ? "arm64" : "amd64";
+  const res = await ec2.send(
+    new DescribeImagesCommand({
+      Owners: [CANONICAL_OWNER],
+      Filters: [
+        // "hvm-ssd-gp3" for current builds, "hvm-ssd" for older ones.
+        { Name: "name", Values: [`ubuntu/images/hvm-ssd*/ubuntu-noble-24.04-${ubuntuArch}-server-*`] },
+        { Name: "architecture", Values: [arch] },
+        { Name: "state", Values: ["available"] },
+      ],
+    }),
+  );
+  return (res.Images ?? [])
+    .filter((i) => i.ImageId && i.CreationDate)
+    .sort((a, b) => (a.CreationDate! < b.CreationDate! ? 1 : a.CreationDate! > b.CreationDate! ? -1 : 0))[0];
+}
+
+function toOut(i: Instance): InstanceOut {
+  return {
+    instanceId: i.InstanceId!,
+    instanceType: i.InstanceType!,
+    imageId: i.ImageId!,
+    state: i.State?.Name ?? "unknown",
+    subnetId: i.SubnetId!,
+    securityGroupIds: (i.SecurityGroups ?? []).map((g) => g.GroupId!).sort(),
+    privateIp: i.PrivateIpAddress,
+    availabilityZone: i.Placement?.AvailabilityZone,
+  };
+}
+
+/** A fresh instance profile is not usable by EC2 for a few seconds (IAM is eventually consistent). */
+function isProfileNotReady(err: unknown): boolean {
+  return isErrorCode(err, "InvalidParameterValue") && /iamInstanceProfile|instance profile/i.test(String((err as Error).message));
+}
+
+/**
+ * The Pilot server: an Ubuntu LTS VM in the public subnet. RunInstances is
+ * idempotent by ClientToken (the node's token), so a create retried after a
+ * crash returns the same instance instead of a second one.
+ */
+export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, InstanceOut> {
+  const { ec2 } = env.clients;
+  const act = actions(TYPE, env.region);
+
+  async function describe(id: string): Promise<Instance | undefined> {
+    const res = await orGone(GONE, () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
+    return res?.Reservations?.[0]?.Instances?.[0];
+  }
+
+  async function waitState(action: string, id: string, want: string, ctx: { progress(m: string): void }): Promise<Instance | undefined> {
+    return attempt(action, () =>
+      waitFor(env, { what: `instance ${id} to be ${want}`, intervalMs: 5_000, timeoutMs: 10 * 60_000, progress: ctx.progress }, async () => {
+        const i = await describe(id);
+        const state = i?.State?.Name ?? "terminated";
+        if (want !== "terminated" && (state === "terminated" || state === "shutting-down")) {
+          throw new PilotError(`instance ${id} stopped while starting: ${i?.StateReason?.Message ?? state}.`, {
+            hint: "Check the account's EC2 limits and the instance type's availability in this zone, then run again.",
+          });
+        }
+        return { done: state === want, status: state, value: i };
+      }),
+    );
+  }
+
+  async function resolveImage(action: string, spec: InstanceSpec): Promise<Image> {
+    const image = await attempt(action, async () => {
+      if (spec.ami) {
+        const res = await ec2.send(new DescribeImagesCommand({ ImageIds: [spec.ami] }));
+        return res.Images?.[0];
+      }
+      return findUbuntuImage(ec2, architectureOf(spec.instanceType));
+    });
+    if (!image) {
+      throw new PilotError(
+        spec.ami ? `${action}: AMI ${spec.ami} does not exist in ${env.region}.` : `${action}: no Ubuntu 24.04 LTS image from Canonical found in ${env.region}.`,
+        { hint: spec.ami ? "Pass an AMI id from this region with --ami." : "Pass an Ubuntu 24.04 AMI id with --ami." },
+      );
+    }
+    return image;
+  }
+
+  async function run(spec: InstanceSpec, image: Image, ctx: CreateContext): Promise<Instance> {
+    const input = {
+      ImageId: image.ImageId!,
+      InstanceType: spec.instanceType as never,
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: ctx.token,
+      SubnetId: spec.subnetId,
+      SecurityGroupIds: spec.securityGroupIds,
+      KeyName: spec.keyName,
+      IamInstanceProfile: { Name: spec.instanceProfileName },
+      // IMDSv2 only: a request forged through an app cannot read the role's credentials. Hop
+      // limit 2 because the Waypoint runner asks for them from inside a Docker container.
+      MetadataOptions: { HttpTokens: "required" as const, HttpEndpoint: "enabled" as const, HttpPutResponseHopLimit: 2 },
+      BlockDeviceMappings: [
+        {
+          DeviceName: image.RootDeviceName ?? "/dev/sda1",
+          Ebs: { VolumeSize: spec.rootVolumeGb, VolumeType: "gp3" as const, Encrypted: true, DeleteOnTermination: true },
+        },
+      ],
+      TagSpecifications: tagSpecs(ctx.tags, "instance", "volume", "network-interface"),
+    };
+    const started = env.now?.() ?? Date.now();
+    for (;;) {
+      try {
+        const res = await ec2.send(new RunInstancesCommand(input));
+        return res.Instances![0]!;
+      } catch (err) {
+        // Retry only the instance-profile propagation delay, for up to two minutes.
+        if (!isProfileNotReady(err) || (env.now?.() ?? Date.now()) - started > 120_000) throw err;
+        ctx.progress("waiting for the instance profile to propagate");
+        await new Promise((r) => setTimeout(r, 5_000 * (env.pollScale ?? 1)));
+      }
+    }
+  }
+
+  return {
+    type: TYPE,
+    async read(id) {
+      const i = await attempt(act("read", id), () => describe(id));
+      const state = i?.State?.Name;
+      // A terminated instance lingers in Describe for an hour; to Pilot it is gone.
+      if (!i || state === "terminated" || state === "shutting-down") return undefined;
+      return toOut(i);
+    },
+    async find(tags) {
+      const res = await attempt(act("find", tags.key), () =>
+        ec2.send(
+          new DescribeInstancesCommand({ Filters: [...tagFilters(tags), { Name: "instance-state-name", Values: LIVE_STATES }] }),
+        ),
+      );
+      const i = res.Reservations?.flatMap((r) => r.Instances ?? [])[0];
+      return i ? { id: i.InstanceId!, out: toOut(i) } : undefined;
+    },
+    async create(spec, ctx) {
+      const action = act("create", ctx.tags.key);
+      const image = await resolveImage(action, spec);
+      const launched = await attempt(action, () => run(spec, image, ctx));
+      const id = launched.InstanceId!;
+      const state = launched.State?.Name;
+      if (state === "terminated" || state === "shutting-down") {
+        // AWS answers a reused ClientToken with the instance it made then, even when that one is gone.
+        throw new PilotError(`${action}: the idempotency token returned instance ${id}, which is ${state}.`, {
+          hint: "Remove the server's entry from the stack state (or run `pilot teardown`) and run again.",
+        });
+      }
+      const running = state === "running" ? launched : await waitState(action, id, "running", ctx);
+      return { id, out: toOut(running ?? launched) };
+    },
+    async delete(id, _out, ctx) {
+      const action = act("delete", ctx.tags.key);
+      const res = await attempt(action, () => orGone(GONE, () => ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))));
+      if (!res) return;
+      // Wait for "terminated": until then its network interface keeps the subnet and security group busy.
+      await waitState(action, id, "terminated", ctx);
+    },
+    diff(spec, out) {
+      if (spec.instanceType !== out.instanceType) return { result: "replace", reason: `instance type ${out.instanceType} → ${spec.instanceType}` };
+      if (spec.ami && spec.ami !== out.imageId) return { result: "replace", reason: `AMI ${out.imageId} → ${spec.ami}` };
+      if (spec.subnetId !== out.subnetId) return { result: "replace", reason: "the subnet changed" };
+      if ([...spec.securityGroupIds].sort().join(",") !== out.securityGroupIds.join(",")) {
+        return { result: "update", reason: "security groups differ" };
+      }
+      if (out.state === "stopped" || out.state === "stopping") return { result: "update", reason: `instance is ${out.state}` };
+      return { result: "same" };
+    },
+    async update(id, spec, out) {
+      const action = act("update", id);
+      if ([...spec.securityGroupIds].sort().join(",") !== out.securityGroupIds.join(",")) {
+        await attempt(action, () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Groups: spec.securityGroupIds })));
+      }
+      const noProgress = { progress: () => undefined };
+      if (out.state === "stopping") await waitState(action, id, "stopped", noProgress);
+      if (out.state === "stopped" || out.state === "stopping") {
+        await attempt(action, () => ec2.send(new StartInstancesCommand({ InstanceIds: [id] })));
+      }
+      const i = await waitState(action, id, "running", noProgress);
+      return toOut(i!);
+    },
+  };
+}

@@ -1,0 +1,332 @@
+/**
+ * The AWS provider: settings, credentials, local prerequisites and the
+ * stack's resource graph (DESIGN.md "Resources and the engine"). Each kind
+ * lives in its own file; this module only wires them together.
+ */
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { randomInt } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import ssh2 from "ssh2";
+import type { ResourceKind, StackNode } from "../../engine/types.js";
+import { PilotError, wrapError } from "../../errors.js";
+import { Secret } from "../../secret.js";
+import type { StackState } from "../../state/schema.js";
+import type { DatabaseInfo, Provider, ProviderContext, ServerAccess } from "../types.js";
+import { createAwsClients, defaultRegion, destroyAwsClients, type AwsClients } from "./clients.js";
+import { DB_NAME, DB_USER, dbInstanceKind, type DbInstanceOut, type DbInstanceSpec } from "./db-instance.js";
+import { dbSubnetGroupKind, type DbSubnetGroupSpec } from "./db-subnet-group.js";
+import { elasticIpKind, type ElasticIpOut, type ElasticIpSpec } from "./elastic-ip.js";
+import { iamRoleKind, type IamRoleSpec } from "./iam-role.js";
+import { instanceKind, type InstanceSpec } from "./instance.js";
+import { instanceProfileKind, type InstanceProfileSpec } from "./instance-profile.js";
+import { internetGatewayKind, type InternetGatewaySpec } from "./internet-gateway.js";
+import { keyPairKind, type KeyPairSpec } from "./key-pair.js";
+import { routeTableKind, type RouteTableSpec } from "./route-table.js";
+import { securityGroupKind, type SecurityGroupSpec } from "./security-group.js";
+import { ec2AssumeRolePolicy, serverPolicy } from "./server-policy.js";
+import { detectPublicIp, resolveAwsSettings, type AwsSettings } from "./settings.js";
+import { errorCode, isErrorCode, resourceName, type AwsKindEnv } from "./shared.js";
+import { subnetKind, type SubnetSpec } from "./subnet.js";
+import { vpcKind, type VpcSpec } from "./vpc.js";
+
+export type { AwsSettings } from "./settings.js";
+
+/** Test seams: mocked or moto-bound clients, an offline IP look-up, no sleeping between polls. */
+export interface AwsProviderOptions {
+  clients?: AwsClients;
+  detectPublicIp?: () => Promise<string | undefined>;
+  /** Multiplies poll intervals (0 in tests). */
+  pollScale?: number;
+}
+
+/** Where the stack's SSH key lives inside the stack folder. */
+export const SSH_KEY_FILE = "id_ed25519";
+
+/** The address plan: one /16 per stack VPC, a /24 per subnet. */
+const VPC_CIDR = "10.42.0.0/16";
+const SUBNETS = { public: "10.42.0.0/24", privateA: "10.42.10.0/24", privateB: "10.42.11.0/24" };
+const WAYPOINT_PORTS = [9701, 9702];
+const POSTGRES_PORT = 5432;
+const ROOT_VOLUME_GB = 30;
+const DB_STORAGE_GB = 20;
+
+/** Database password alphabet: letters and digits only, so it needs no quoting in a URL or a shell. */
+const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A 32-character random password from a CSPRNG (about 190 bits). */
+export function generatePassword(length = 32): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
+  return out;
+}
+
+/** Codes meaning "still attached, in use or busy": worth retrying with backoff during teardown. */
+const RETRYABLE_DELETE = [
+  "DependencyViolation",
+  "InvalidDBSubnetGroupStateFault",
+  "InvalidDBInstanceState",
+  "InvalidDBInstanceStateFault",
+  "InvalidGroup.InUse",
+  "InvalidNetworkInterface.InUse",
+  "InvalidIPAddress.InUse",
+  "IncorrectState",
+  "ResourceInUse",
+  "DeleteConflict",
+  "ConcurrentModification",
+  "OperationAborted",
+];
+
+/** Names that must be unique in the account or region carry the lineage's first 8 characters. */
+function uniqueName(state: StackState, ctxStack: string, suffix: string): string {
+  return `pilot-${ctxStack.slice(0, 32)}-${state.lineage.slice(0, 8)}-${suffix}`;
+}
+
+// ssh2 is CommonJS without named-export hints: Node's ESM loader only offers its default export.
+const sshUtils = ssh2.utils;
+
+/** Creates the AWS provider for one stack. */
+export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOptions = {}): Provider<AwsSettings> {
+  let clients: AwsClients | undefined = options.clients;
+  let clientsRegion: string | undefined;
+  const keyPath = join(ctx.stackDir, SSH_KEY_FILE);
+
+  /** One set of clients per provider; recreated only if the region changes. */
+  function clientsFor(region: string): AwsClients {
+    if (options.clients) return options.clients;
+    if (!clients || clientsRegion !== region) {
+      if (clients) destroyAwsClients(clients);
+      clients = createAwsClients(region);
+      clientsRegion = region;
+    }
+    return clients;
+  }
+
+  function kindEnv(settings: AwsSettings): AwsKindEnv {
+    return { clients: clientsFor(settings.region), region: settings.region, pollScale: options.pollScale };
+  }
+
+  /** The kinds, typed, for one settings value (the RDS kind depends on skipFinalSnapshot). */
+  function makeKinds(settings: AwsSettings) {
+    const env = kindEnv(settings);
+    return {
+      vpc: vpcKind(env),
+      igw: internetGatewayKind(env),
+      subnet: subnetKind(env),
+      routeTable: routeTableKind(env),
+      securityGroup: securityGroupKind(env),
+      keyPair: keyPairKind(env),
+      role: iamRoleKind(env),
+      profile: instanceProfileKind(env),
+      instance: instanceKind(env),
+      eip: elasticIpKind(env),
+      dbSubnetGroup: dbSubnetGroupKind(env),
+      db: dbInstanceKind(env, { skipFinalSnapshot: settings.skipFinalSnapshot === true }),
+    };
+  }
+
+  function readPublicKey(): string {
+    try {
+      return readFileSync(`${keyPath}.pub`, "utf8").trim();
+    } catch {
+      return ""; // not generated yet (dry-run before the first prepare); create() refuses an empty key
+    }
+  }
+
+  return {
+    name: "aws",
+
+    resolveSettings(flags, stored) {
+      return resolveAwsSettings(flags, stored, {
+        defaultRegion: () => defaultRegion(ctx.env),
+        detectPublicIp: options.detectPublicIp ?? (() => detectPublicIp()),
+      });
+    },
+
+    async checkCredentials(settings) {
+      const { sts } = clientsFor(settings.region);
+      try {
+        const who = await sts.send(new GetCallerIdentityCommand({}));
+        return `${who.Arn} (account ${who.Account})`;
+      } catch (err) {
+        if (isErrorCode(err, "CredentialsProviderError")) {
+          throw new PilotError("No AWS credentials found.", {
+            hint: "Set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`.",
+            cause: err,
+          });
+        }
+        if (isErrorCode(err, "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "ExpiredToken", "AccessDenied")) {
+          throw new PilotError(`AWS rejected the credentials (${errorCode(err)}).`, {
+            hint: "Check AWS_PROFILE or the access key, or refresh an expired session (`aws sso login`).",
+            cause: err,
+          });
+        }
+        throw wrapError(`check AWS credentials in ${settings.region}`, err);
+      }
+    },
+
+    async prepare(_settings, store) {
+      mkdirSync(ctx.stackDir, { recursive: true, mode: 0o700 });
+      ensureSshKey(keyPath, ctx.stack);
+      // The password is in state before any resource exists, so a crash mid-create never leaves
+      // a database whose password was never recorded.
+      if (!store.current?.secrets.dbPassword) {
+        const password = generatePassword();
+        await store.update((s) => {
+          if (!s.secrets.dbPassword) s.secrets.dbPassword = password;
+        });
+      }
+    },
+
+    graph(settings, state) {
+      const k = makeKinds(settings);
+      const stack = ctx.stack;
+      const named = (key: string) => resourceName({ stack, stackId: state.lineage, key });
+      const password = state.secrets.dbPassword ? new Secret(state.secrets.dbPassword) : undefined;
+      const roleName = uniqueName(state, stack, "server");
+
+      const nodes: StackNode[] = [
+        node<VpcSpec>("vpc", k.vpc, [], () => ({ cidr: VPC_CIDR })),
+        node<InternetGatewaySpec>("igw", k.igw, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId })),
+        node<SubnetSpec>("subnet-public", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.public, zoneIndex: 0 })),
+        // RDS requires a subnet group spanning two zones even for a single-AZ database.
+        node<SubnetSpec>("subnet-private-a", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.privateA, zoneIndex: 0 })),
+        node<SubnetSpec>("subnet-private-b", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.privateB, zoneIndex: 1 })),
+        node<RouteTableSpec>("route-public", k.routeTable, ["vpc", "igw", "subnet-public"], (d) => ({
+          vpcId: d.vpc.vpcId,
+          internetGatewayId: d.igw.internetGatewayId,
+          subnetIds: [d["subnet-public"].subnetId],
+        })),
+        node<SecurityGroupSpec>("sg-server", k.securityGroup, ["vpc"], (d) => ({
+          vpcId: d.vpc.vpcId,
+          name: named("sg-server"),
+          description: "Pilot server: SSH and Waypoint from the allowed ranges only",
+          ingress: [22, ...WAYPOINT_PORTS].map((port) => ({ port, cidrs: settings.allowCidrs })),
+        })),
+        node<SecurityGroupSpec>("sg-apps", k.securityGroup, ["vpc"], (d) => ({
+          vpcId: d.vpc.vpcId,
+          name: named("sg-apps"),
+          description: "Pilot apps (ECS services): outbound only",
+          ingress: [],
+        })),
+        node<SecurityGroupSpec>("sg-db", k.securityGroup, ["vpc", "sg-server", "sg-apps"], (d) => ({
+          vpcId: d.vpc.vpcId,
+          name: named("sg-db"),
+          description: "Pilot database: PostgreSQL from the server and the apps only",
+          ingress: [{ port: POSTGRES_PORT, sourceGroupIds: [d["sg-server"].groupId, d["sg-apps"].groupId] }],
+        })),
+        node<KeyPairSpec>("key-pair", k.keyPair, [], () => ({ name: uniqueName(state, stack, "ssh"), publicKey: readPublicKey() })),
+        node<IamRoleSpec>("role-server", k.role, [], () => ({
+          name: roleName,
+          description: `Pilot server of stack ${stack}: push to ECR, deploy to ECS`,
+          assumeRolePolicy: ec2AssumeRolePolicy(),
+          policyName: "pilot-waypoint-runner",
+          policyDocument: serverPolicy(settings.region),
+        })),
+        node<InstanceProfileSpec>("profile-server", k.profile, ["role-server"], (d) => ({
+          name: uniqueName(state, stack, "server"),
+          roleName: d["role-server"].roleName,
+        })),
+        // Depends on the route table too: the server must reach the internet once it is running.
+        node<InstanceSpec>("server", k.instance, ["subnet-public", "sg-server", "key-pair", "profile-server", "route-public"], (d) => ({
+          instanceType: settings.instanceType,
+          ami: settings.ami,
+          subnetId: d["subnet-public"].subnetId,
+          securityGroupIds: [d["sg-server"].groupId],
+          keyName: d["key-pair"].keyName,
+          instanceProfileName: d["profile-server"].name,
+          rootVolumeGb: ROOT_VOLUME_GB,
+        })),
+        // An address can only be associated once the VPC has an internet gateway.
+        node<ElasticIpSpec>("eip", k.eip, ["server", "igw"], (d) => ({ instanceId: d.server.instanceId })),
+        node<DbSubnetGroupSpec>("db-subnet-group", k.dbSubnetGroup, ["subnet-private-a", "subnet-private-b"], (d) => ({
+          // RDS stores subnet group names in lower case.
+          name: uniqueName(state, stack, "db").toLowerCase(),
+          description: `Pilot database subnets of stack ${stack}`,
+          subnetIds: [d["subnet-private-a"].subnetId, d["subnet-private-b"].subnetId],
+        })),
+        node<DbInstanceSpec>("db", k.db, ["db-subnet-group", "sg-db"], (d) => ({
+          identifierPrefix: `pilot-${stack}`,
+          instanceClass: settings.dbInstanceClass,
+          subnetGroupName: d["db-subnet-group"].name,
+          securityGroupIds: [d["sg-db"].groupId],
+          allocatedStorageGb: DB_STORAGE_GB,
+          password,
+        })),
+      ];
+      return nodes;
+    },
+
+    kinds(settings) {
+      const k = makeKinds(settings);
+      const all: ResourceKind<any, any>[] = Object.values(k);
+      return Object.fromEntries(all.map((kind) => [kind.type, kind])) as Record<string, ResourceKind>;
+    },
+
+    serverAccess(state): ServerAccess | undefined {
+      const eip = state.resources.eip?.out as ElasticIpOut | undefined;
+      if (!eip?.publicIp) return undefined;
+      let host = eip.publicIp;
+      let port = 22;
+      // PILOT_SSH_TARGET=host:port sends SSH elsewhere (tests and development: a local sshd
+      // stands in for the instance while the stack itself lives in moto).
+      const target = ctx.env.PILOT_SSH_TARGET;
+      if (target) {
+        const m = /^(.+?)(?::(\d+))?$/.exec(target.trim());
+        if (m) {
+          host = m[1]!.replace(/^\[(.*)\]$/, "$1");
+          if (m[2]) port = Number(m[2]);
+        }
+      }
+      return { host, port, user: "ubuntu", privateKeyPath: keyPath, publicAddress: eip.publicIp };
+    },
+
+    databaseInfo(state): DatabaseInfo | undefined {
+      const db = state.resources.db?.out as DbInstanceOut | undefined;
+      if (!db?.endpoint) return undefined;
+      return {
+        host: db.endpoint,
+        port: db.port ?? POSTGRES_PORT,
+        user: DB_USER,
+        database: DB_NAME,
+        passwordSecret: "dbPassword",
+      };
+    },
+
+    isRetryableDelete(err) {
+      return isErrorCode(err, ...RETRYABLE_DELETE);
+    },
+
+    close() {
+      if (clients && !options.clients) destroyAwsClients(clients);
+      clients = undefined;
+    },
+  };
+}
+
+/** A StackNode with its spec typed against the kind. */
+function node<Spec>(key: string, kind: ResourceKind<Spec, any>, dependsOn: string[], spec: (deps: Record<string, any>) => Spec): StackNode {
+  return { key, kind, dependsOn, spec };
+}
+
+/**
+ * Makes the stack's ed25519 key pair once: `id_ed25519` (OpenSSH format, 0600)
+ * and `id_ed25519.pub`. An existing private key is kept (its public half is
+ * re-derived if the .pub file went missing), so re-runs never rotate the key.
+ */
+export function ensureSshKey(path: string, stack: string): void {
+  if (existsSync(path)) {
+    chmodSync(path, 0o600);
+    if (!existsSync(`${path}.pub`)) {
+      const parsed = sshUtils.parseKey(readFileSync(path));
+      if (parsed instanceof Error) throw new PilotError(`The SSH key ${path} cannot be read: ${parsed.message}.`, { hint: "Move it away and run again to generate a new one." });
+      writeFileSync(`${path}.pub`, `${parsed.type} ${parsed.getPublicSSH().toString("base64")} pilot-${stack}\n`, { mode: 0o644 });
+    }
+    return;
+  }
+  const pair = sshUtils.generateKeyPairSync("ed25519", { comment: `pilot-${stack}` });
+  // "wx": never overwrite a key another process wrote in the meantime.
+  writeFileSync(path, pair.private, { mode: 0o600, flag: "wx" });
+  chmodSync(path, 0o600);
+  writeFileSync(`${path}.pub`, `${pair.public.trim()}\n`, { mode: 0o644 });
+}

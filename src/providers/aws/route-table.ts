@@ -1,0 +1,140 @@
+import {
+  AssociateRouteTableCommand,
+  CreateRouteCommand,
+  CreateRouteTableCommand,
+  DeleteRouteTableCommand,
+  DescribeRouteTablesCommand,
+  DisassociateRouteTableCommand,
+  ReplaceRouteCommand,
+  type RouteTable,
+} from "@aws-sdk/client-ec2";
+import type { ResourceKind } from "../../engine/types.js";
+import { actions, attempt, isErrorCode, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+
+/** Desired public route table: the default route through the gateway, associated with these subnets. */
+export interface RouteTableSpec {
+  vpcId: string;
+  internetGatewayId: string;
+  subnetIds: string[];
+}
+
+/** A route table as recorded in state: where 0.0.0.0/0 goes and which subnets use it. */
+export interface RouteTableOut {
+  routeTableId: string;
+  vpcId: string;
+  /** Target of the 0.0.0.0/0 route; undefined when the route is missing. */
+  defaultGatewayId?: string;
+  subnetIds: string[];
+}
+
+const TYPE = "aws.ec2.route-table";
+const GONE = ["InvalidRouteTableID.NotFound"];
+const DEFAULT_ROUTE = "0.0.0.0/0";
+
+function toOut(rt: RouteTable): RouteTableOut {
+  return {
+    routeTableId: rt.RouteTableId!,
+    vpcId: rt.VpcId!,
+    defaultGatewayId: rt.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE)?.GatewayId,
+    subnetIds: (rt.Associations ?? []).filter((a) => a.SubnetId && !a.Main).map((a) => a.SubnetId!).sort(),
+  };
+}
+
+/**
+ * The public route table with its default route and subnet associations as
+ * one node: three calls that only make sense together. Anything missing
+ * after an interrupted create (or removed out of band) shows up in diff as
+ * "update", and update() adds or replaces just that part.
+ */
+export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, RouteTableOut> {
+  const { ec2 } = env.clients;
+  const act = actions(TYPE, env.region);
+
+  async function read(id: string): Promise<RouteTableOut | undefined> {
+    const res = await attempt(act("read", id), () =>
+      orGone(GONE, () => ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [id] }))),
+    );
+    const rt = res?.RouteTables?.[0];
+    return rt ? toOut(rt) : undefined;
+  }
+
+  /** Brings routes and associations of an existing table in line with the spec. */
+  async function converge(action: string, id: string, spec: RouteTableSpec, current: RouteTableOut): Promise<RouteTableOut> {
+    if (current.defaultGatewayId !== spec.internetGatewayId) {
+      const route = { RouteTableId: id, DestinationCidrBlock: DEFAULT_ROUTE, GatewayId: spec.internetGatewayId };
+      await attempt(action, async () => {
+        if (current.defaultGatewayId) await ec2.send(new ReplaceRouteCommand(route));
+        else await ec2.send(new CreateRouteCommand(route));
+      });
+    }
+    for (const subnetId of spec.subnetIds) {
+      if (current.subnetIds.includes(subnetId)) continue;
+      await attempt(action, async () => {
+        try {
+          await ec2.send(new AssociateRouteTableCommand({ RouteTableId: id, SubnetId: subnetId }));
+        } catch (err) {
+          if (!isErrorCode(err, "Resource.AlreadyAssociated")) throw err;
+        }
+      });
+    }
+    const extra = current.subnetIds.filter((s) => !spec.subnetIds.includes(s));
+    if (extra.length > 0) await disassociate(action, id, extra);
+    return { routeTableId: id, vpcId: current.vpcId, defaultGatewayId: spec.internetGatewayId, subnetIds: [...spec.subnetIds].sort() };
+  }
+
+  /** Removes the table's associations with these subnets (all when omitted); needs the association ids, hence a describe. */
+  async function disassociate(action: string, id: string, subnetIds?: string[]): Promise<void> {
+    const res = await attempt(action, () => orGone(GONE, () => ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [id] }))));
+    const assocs = (res?.RouteTables?.[0]?.Associations ?? []).filter(
+      (a) => !a.Main && a.SubnetId && (!subnetIds || subnetIds.includes(a.SubnetId)),
+    );
+    for (const a of assocs) {
+      await attempt(action, () =>
+        orGone(["InvalidAssociationID.NotFound"], () =>
+          ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId! })),
+        ),
+      );
+    }
+  }
+
+  return {
+    type: TYPE,
+    read,
+    async find(tags) {
+      const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeRouteTablesCommand({ Filters: tagFilters(tags) })));
+      const rt = res.RouteTables?.[0];
+      return rt ? { id: rt.RouteTableId!, out: toOut(rt) } : undefined;
+    },
+    async create(spec, ctx) {
+      const action = act("create", ctx.tags.key);
+      const res = await attempt(action, () =>
+        ec2.send(
+          new CreateRouteTableCommand({
+            VpcId: spec.vpcId,
+            // CreateRouteTable is one of the two EC2 calls that take a token: a retried call returns the same table.
+            ClientToken: ctx.token,
+            TagSpecifications: tagSpecs(ctx.tags, "route-table"),
+          }),
+        ),
+      );
+      const rt = toOut(res.RouteTable!);
+      const out = await converge(action, rt.routeTableId, spec, rt);
+      return { id: rt.routeTableId, out };
+    },
+    async delete(id, _out, ctx) {
+      const action = act("delete", ctx.tags.key);
+      await disassociate(action, id);
+      await attempt(action, () => orGone(GONE, () => ec2.send(new DeleteRouteTableCommand({ RouteTableId: id }))));
+    },
+    diff(spec, out) {
+      if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };
+      if (out.defaultGatewayId !== spec.internetGatewayId) return { result: "update", reason: "the default route is missing or points elsewhere" };
+      const want = [...spec.subnetIds].sort().join(",");
+      if (want !== [...out.subnetIds].sort().join(",")) return { result: "update", reason: "subnet associations differ" };
+      return { result: "same" };
+    },
+    async update(id, spec, out) {
+      return converge(act("update", id), id, spec, out);
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type IpPermission,
+  type SecurityGroup,
+} from "@aws-sdk/client-ec2";
+import type { ResourceKind } from "../../engine/types.js";
+import { actions, attempt, isErrorCode, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+
+/** One allowed inbound TCP port, from address ranges and/or other security groups. */
+export interface IngressRule {
+  port: number;
+  cidrs?: string[];
+  sourceGroupIds?: string[];
+}
+
+/** Desired security group. Egress stays AWS's default (all outbound), which the server needs for apt and image pulls. */
+export interface SecurityGroupSpec {
+  vpcId: string;
+  name: string;
+  description: string;
+  ingress: IngressRule[];
+}
+
+/** A security group as recorded in state; `ingress` is the sorted list of rule keys ("tcp:22:cidr:203.0.113.4/32"). */
+export interface SecurityGroupOut {
+  groupId: string;
+  vpcId: string;
+  ingress: string[];
+}
+
+const TYPE = "aws.ec2.security-group";
+const GONE = ["InvalidGroup.NotFound", "InvalidGroupId.NotFound"];
+
+/** Flattens rules to one key per (port, source), the unit AWS authorizes and revokes. */
+export function ruleKeys(rules: IngressRule[]): string[] {
+  const keys = new Set<string>();
+  for (const r of rules) {
+    for (const c of r.cidrs ?? []) keys.add(`tcp:${r.port}:cidr:${c}`);
+    for (const g of r.sourceGroupIds ?? []) keys.add(`tcp:${r.port}:sg:${g}`);
+  }
+  return [...keys].sort();
+}
+
+function permissionKeys(perms: IpPermission[] | undefined): string[] {
+  const keys: string[] = [];
+  for (const p of perms ?? []) {
+    // Pilot only writes single-port TCP rules; anything else (added by hand) still shows as drift.
+    const port = p.FromPort === undefined ? "all" : p.FromPort === p.ToPort ? String(p.FromPort) : `${p.FromPort}-${p.ToPort}`;
+    const proto = p.IpProtocol ?? "-1";
+    for (const r of p.IpRanges ?? []) keys.push(`${proto}:${port}:cidr:${r.CidrIp}`);
+    for (const g of p.UserIdGroupPairs ?? []) keys.push(`${proto}:${port}:sg:${g.GroupId}`);
+    for (const r of p.Ipv6Ranges ?? []) keys.push(`${proto}:${port}:cidr6:${r.CidrIpv6}`);
+  }
+  return [...new Set(keys)].sort();
+}
+
+/** Turns rule keys back into IpPermissions for authorize/revoke. */
+function keysToPermissions(keys: string[]): IpPermission[] {
+  return keys.map((key) => {
+    // "tcp:22:cidr:203.0.113.4/32" (an IPv6 source contains colons, hence the anchored pattern).
+    const [, proto, port, kind, source] = key.match(/^([^:]+):([^:]+):(cidr6?|sg):(.+)$/)!;
+    const perm: IpPermission = { IpProtocol: proto };
+    if (port !== "all") {
+      const [from, to] = port.split("-").map(Number);
+      perm.FromPort = from;
+      perm.ToPort = to ?? from;
+    }
+    if (kind === "cidr") perm.IpRanges = [{ CidrIp: source }];
+    else if (kind === "cidr6") perm.Ipv6Ranges = [{ CidrIpv6: source }];
+    else perm.UserIdGroupPairs = [{ GroupId: source }];
+    return perm;
+  });
+}
+
+function toOut(sg: SecurityGroup): SecurityGroupOut {
+  return { groupId: sg.GroupId!, vpcId: sg.VpcId!, ingress: permissionKeys(sg.IpPermissions) };
+}
+
+/**
+ * A VPC security group with its inbound rules. Changed sources (a new
+ * --allow-cidr) are an in-place update: authorize what is missing, revoke
+ * what is no longer wanted, so the group id and everything using it stay.
+ */
+export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSpec, SecurityGroupOut> {
+  const { ec2 } = env.clients;
+  const act = actions(TYPE, env.region);
+
+  async function converge(action: string, groupId: string, want: string[], have: string[]): Promise<void> {
+    const missing = want.filter((k) => !have.includes(k));
+    const extra = have.filter((k) => !want.includes(k));
+    if (missing.length > 0) {
+      await attempt(action, async () => {
+        try {
+          await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: keysToPermissions(missing) }));
+        } catch (err) {
+          // A retried create may find some rules already there; the next diff catches any still missing.
+          if (!isErrorCode(err, "InvalidPermission.Duplicate")) throw err;
+        }
+      });
+    }
+    if (extra.length > 0) {
+      await attempt(action, () =>
+        ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: keysToPermissions(extra) })),
+      );
+    }
+  }
+
+  return {
+    type: TYPE,
+    async read(id) {
+      const res = await attempt(act("read", id), () =>
+        orGone(GONE, () => ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }))),
+      );
+      const sg = res?.SecurityGroups?.[0];
+      return sg ? toOut(sg) : undefined;
+    },
+    async find(tags) {
+      const res = await attempt(act("find", tags.key), () =>
+        ec2.send(new DescribeSecurityGroupsCommand({ Filters: tagFilters(tags) })),
+      );
+      const sg = res.SecurityGroups?.[0];
+      return sg ? { id: sg.GroupId!, out: toOut(sg) } : undefined;
+    },
+    async create(spec, ctx) {
+      const action = act("create", ctx.tags.key);
+      const res = await attempt(action, () =>
+        ec2.send(
+          new CreateSecurityGroupCommand({
+            VpcId: spec.vpcId,
+            GroupName: spec.name,
+            Description: spec.description,
+            TagSpecifications: tagSpecs(ctx.tags, "security-group"),
+          }),
+        ),
+      );
+      const groupId = res.GroupId!;
+      const want = ruleKeys(spec.ingress);
+      await converge(action, groupId, want, []);
+      return { id: groupId, out: { groupId, vpcId: spec.vpcId, ingress: want } };
+    },
+    async delete(id, _out, ctx) {
+      // DependencyViolation (still referenced by another group or an ENI) propagates for the engine to retry.
+      await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: id }))));
+    },
+    diff(spec, out) {
+      if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };
+      const want = ruleKeys(spec.ingress);
+      if (want.join(",") === [...out.ingress].sort().join(",")) return { result: "same" };
+      const added = want.filter((k) => !out.ingress.includes(k)).length;
+      const removed = out.ingress.filter((k) => !want.includes(k)).length;
+      return { result: "update", reason: `ingress rules differ (+${added} -${removed})` };
+    },
+    async update(id, spec, out) {
+      const want = ruleKeys(spec.ingress);
+      await converge(act("update", id), id, want, out.ingress);
+      return { groupId: id, vpcId: out.vpcId, ingress: want };
+    },
+  };
+}

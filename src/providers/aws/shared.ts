@@ -1,0 +1,177 @@
+/**
+ * Helpers every AWS resource kind shares: stack tags and tag filters, error
+ * codes, error wrapping and a polling waiter that reports progress.
+ */
+import { createHash } from "node:crypto";
+import type { Filter, Tag, TagSpecification, ResourceType } from "@aws-sdk/client-ec2";
+import type { StackTags } from "../../engine/types.js";
+import { PilotError, wrapError } from "../../errors.js";
+import type { AwsClients } from "./clients.js";
+
+/** What each kind is built with: the shared clients, the region, and wait tuning for tests. */
+export interface AwsKindEnv {
+  clients: AwsClients;
+  region: string;
+  /** Multiplies every poll interval; tests set 0 so waits against moto or mocks do not sleep. */
+  pollScale?: number;
+  /** Clock for elapsed times and timeouts (tests pin it). */
+  now?: () => number;
+}
+
+export const TAG_STACK = "pilot:stack";
+export const TAG_STACK_ID = "pilot:stack-id";
+export const TAG_KEY = "pilot:key";
+
+/** "pilot-<stack>-<key>": the console-friendly Name and, where a kind needs one, its name. */
+export function resourceName(tags: StackTags): string {
+  return `pilot-${tags.stack}-${tags.key}`;
+}
+
+/** The three stack tags plus Name, as AWS Key/Value pairs (EC2, RDS and IAM use the same shape). */
+export function stackTagList(tags: StackTags): { Key: string; Value: string }[] {
+  return [
+    { Key: TAG_STACK, Value: tags.stack },
+    { Key: TAG_STACK_ID, Value: tags.stackId },
+    { Key: TAG_KEY, Value: tags.key },
+    { Key: "Name", Value: resourceName(tags) },
+  ];
+}
+
+/** EC2 TagSpecifications, so a resource is tagged in the same call that creates it (no untagged window). */
+export function tagSpecs(tags: StackTags, ...types: ResourceType[]): TagSpecification[] {
+  return types.map((ResourceType) => ({ ResourceType, Tags: stackTagList(tags) }));
+}
+
+/** EC2 Describe* filters matching one node of one stack lineage. */
+export function tagFilters(tags: StackTags): Filter[] {
+  return [
+    { Name: `tag:${TAG_STACK}`, Values: [tags.stack] },
+    { Name: `tag:${TAG_STACK_ID}`, Values: [tags.stackId] },
+    { Name: `tag:${TAG_KEY}`, Values: [tags.key] },
+  ];
+}
+
+/** The value of one tag in an AWS tag list. */
+export function tagValue(list: Tag[] | { Key?: string; Value?: string }[] | undefined, key: string): string | undefined {
+  return list?.find((t) => t.Key === key)?.Value;
+}
+
+/** True when a tag list carries this node's stack, lineage and key. */
+export function hasStackTags(list: { Key?: string; Value?: string }[] | undefined, tags: StackTags): boolean {
+  return (
+    tagValue(list, TAG_STACK) === tags.stack &&
+    tagValue(list, TAG_STACK_ID) === tags.stackId &&
+    tagValue(list, TAG_KEY) === tags.key
+  );
+}
+
+/**
+ * The service's error code, looking through PilotError wrappers. SDK v3 puts
+ * it in `name` (EC2: "InvalidVpcID.NotFound"; RDS: "DBInstanceNotFoundFault";
+ * IAM: "NoSuchEntityException"), older shapes in `Code`/`code`.
+ */
+export function errorCode(err: unknown): string | undefined {
+  let e: any = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (!(e instanceof PilotError)) {
+      const code = e.Code ?? e.code ?? e.name;
+      if (typeof code === "string" && code !== "Error") return code;
+    }
+    e = e.cause;
+  }
+  return undefined;
+}
+
+/** Drops the "Fault"/"Exception" suffix so model names and wire codes compare equal. */
+function normalise(code: string): string {
+  return code.replace(/(Fault|Exception)$/, "");
+}
+
+/** True when the error's code is one of the given codes (with or without a Fault/Exception suffix). */
+export function isErrorCode(err: unknown, ...codes: string[]): boolean {
+  const code = errorCode(err);
+  if (!code) return false;
+  const have = normalise(code);
+  return codes.some((c) => normalise(c) === have);
+}
+
+/** Runs one SDK step and wraps any failure with the action and resource, giget style. */
+export async function attempt<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw wrapError(action, err);
+  }
+}
+
+/** `create aws.rds.instance "db" in us-east-1` */
+export function describeAction(verb: string, type: string, name: string, region: string): string {
+  return `${verb} ${type} "${name}" in ${region}`;
+}
+
+/** "3m05s": elapsed time for progress lines. */
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
+
+/** One observation of a resource being waited on. */
+export interface WaitCheck<T> {
+  done: boolean;
+  /** The resource's own status ("pending", "backing-up"), shown as progress. */
+  status: string;
+  value?: T;
+}
+
+/** How a waiter polls: what it waits for (for the timeout message), how often and for how long. */
+export interface WaitOptions {
+  what: string;
+  intervalMs: number;
+  timeoutMs: number;
+  progress?: (message: string) => void;
+}
+
+/**
+ * Polls `check` until it reports done, reporting "status (elapsed)" after each
+ * poll so a long wait (RDS: 3-10 minutes) shows its state instead of hanging.
+ * A timeout is a PilotError that says the resource may still finish, because
+ * re-running picks up the same resource from state.
+ */
+export async function waitFor<T>(env: AwsKindEnv, opts: WaitOptions, check: () => Promise<WaitCheck<T>>): Promise<T | undefined> {
+  const now = env.now ?? Date.now;
+  const start = now();
+  const interval = opts.intervalMs * (env.pollScale ?? 1);
+  for (;;) {
+    const seen = await check();
+    const elapsed = now() - start;
+    opts.progress?.(`${seen.status} (${formatElapsed(elapsed)})`);
+    if (seen.done) return seen.value;
+    if (elapsed >= opts.timeoutMs) {
+      throw new PilotError(`Timed out after ${formatElapsed(elapsed)} waiting for ${opts.what} (last status: ${seen.status}).`, {
+        hint: "AWS may still finish it; run the command again to pick it up where it stopped.",
+      });
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** Short stable hash (hex) of a text, stored in a tag so drift is seen without a second read call. */
+export function shortHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+/** Runs `fn`; an error with one of the not-found `codes` yields undefined (read) or is swallowed (delete). */
+export async function orGone<T>(codes: readonly string[], fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isErrorCode(err, ...codes)) return undefined;
+    throw err;
+  }
+}
+
+/** Binds describeAction to one kind and region: `act("create", "db")`. */
+export function actions(type: string, region: string): (verb: string, name: string) => string {
+  return (verb, name) => describeAction(verb, type, name, region);
+}

@@ -1,0 +1,121 @@
+import {
+  CreateSubnetCommand,
+  DeleteSubnetCommand,
+  DescribeAvailabilityZonesCommand,
+  DescribeSubnetsCommand,
+  type EC2Client,
+  type Subnet,
+} from "@aws-sdk/client-ec2";
+import type { ResourceKind } from "../../engine/types.js";
+import { PilotError } from "../../errors.js";
+import { actions, attempt, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+
+/** Desired subnet: its VPC, range, and which of the region's zones (by sorted position) it sits in. */
+export interface SubnetSpec {
+  vpcId: string;
+  cidr: string;
+  /** 0 = the region's first available zone, 1 = the second... Picked at run time, never hard-coded. */
+  zoneIndex: number;
+}
+
+/** A subnet as recorded in state. */
+export interface SubnetOut {
+  subnetId: string;
+  vpcId: string;
+  cidr: string;
+  availabilityZone: string;
+  zoneIndex: number;
+}
+
+const TYPE = "aws.ec2.subnet";
+const GONE = ["InvalidSubnetID.NotFound"];
+
+// One DescribeAvailabilityZones per client, shared by every subnet of the run.
+const zoneCache = new WeakMap<EC2Client, Promise<string[]>>();
+
+/** The region's available, non-opt-in zones in name order (stable across runs). */
+export function availabilityZones(ec2: EC2Client): Promise<string[]> {
+  let zones = zoneCache.get(ec2);
+  if (!zones) {
+    zones = ec2
+      .send(
+        new DescribeAvailabilityZonesCommand({
+          Filters: [
+            { Name: "state", Values: ["available"] },
+            { Name: "zone-type", Values: ["availability-zone"] },
+          ],
+        }),
+      )
+      .then((res) =>
+        (res.AvailabilityZones ?? [])
+          // Opt-in zones (Local Zones) lack most instance types and RDS.
+          .filter((z) => z.OptInStatus === undefined || z.OptInStatus === "opt-in-not-required")
+          .map((z) => z.ZoneName!)
+          .sort(),
+      );
+    zones.catch(() => zoneCache.delete(ec2));
+    zoneCache.set(ec2, zones);
+  }
+  return zones;
+}
+
+/** A subnet in one availability zone; public and private subnets differ only in their route tables. */
+export function subnetKind(env: AwsKindEnv): ResourceKind<SubnetSpec, SubnetOut> {
+  const { ec2 } = env.clients;
+  const act = actions(TYPE, env.region);
+
+  // zoneIndex is not an AWS attribute: carry it over from the previous record (or the spec) so diff can compare.
+  const toOut = (s: Subnet, zoneIndex: number): SubnetOut => ({
+    subnetId: s.SubnetId!,
+    vpcId: s.VpcId!,
+    cidr: s.CidrBlock!,
+    availabilityZone: s.AvailabilityZone!,
+    zoneIndex,
+  });
+
+  return {
+    type: TYPE,
+    async read(id, prev) {
+      const res = await attempt(act("read", id), () => orGone(GONE, () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: [id] }))));
+      const s = res?.Subnets?.[0];
+      return s ? toOut(s, prev?.zoneIndex ?? 0) : undefined;
+    },
+    async find(tags, spec) {
+      const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeSubnetsCommand({ Filters: tagFilters(tags) })));
+      const s = res.Subnets?.[0];
+      return s ? { id: s.SubnetId!, out: toOut(s, spec.zoneIndex) } : undefined;
+    },
+    async create(spec, ctx) {
+      const action = act("create", ctx.tags.key);
+      const zones = await attempt(action, () => availabilityZones(ec2));
+      const zone = zones[spec.zoneIndex];
+      if (!zone) {
+        throw new PilotError(`${action}: the region has ${zones.length} availability zone(s); the stack needs ${spec.zoneIndex + 1}.`, {
+          hint: "Choose a region with at least two availability zones (--region).",
+        });
+      }
+      const res = await attempt(action, () =>
+        ec2.send(
+          new CreateSubnetCommand({
+            VpcId: spec.vpcId,
+            CidrBlock: spec.cidr,
+            AvailabilityZone: zone,
+            TagSpecifications: tagSpecs(ctx.tags, "subnet"),
+          }),
+        ),
+      );
+      const s = res.Subnet!;
+      return { id: s.SubnetId!, out: toOut(s, spec.zoneIndex) };
+    },
+    async delete(id, _out, ctx) {
+      // DependencyViolation (a lingering ENI) propagates: the engine retries it (isRetryableDelete).
+      await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteSubnetCommand({ SubnetId: id }))));
+    },
+    diff(spec, out) {
+      if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };
+      if (spec.cidr !== out.cidr) return { result: "replace", reason: `CIDR ${out.cidr} → ${spec.cidr}` };
+      if (spec.zoneIndex !== out.zoneIndex) return { result: "replace", reason: "the availability zone changed" };
+      return { result: "same" };
+    },
+  };
+}

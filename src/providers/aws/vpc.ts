@@ -1,0 +1,64 @@
+import { CreateVpcCommand, DeleteVpcCommand, DescribeVpcsCommand, type Vpc } from "@aws-sdk/client-ec2";
+import type { ResourceKind } from "../../engine/types.js";
+import { actions, attempt, orGone, tagFilters, tagSpecs, waitFor, type AwsKindEnv } from "./shared.js";
+
+/** Desired VPC: its address range. */
+export interface VpcSpec {
+  cidr: string;
+}
+
+/** A VPC as recorded in state. */
+export interface VpcOut {
+  vpcId: string;
+  cidr: string;
+}
+
+const TYPE = "aws.ec2.vpc";
+const GONE = ["InvalidVpcID.NotFound"];
+
+function toOut(vpc: Vpc): VpcOut {
+  return { vpcId: vpc.VpcId!, cidr: vpc.CidrBlock! };
+}
+
+/** The stack's VPC. A changed CIDR means a new VPC (AWS cannot change a VPC's primary range). */
+export function vpcKind(env: AwsKindEnv): ResourceKind<VpcSpec, VpcOut> {
+  const { ec2 } = env.clients;
+  const act = actions(TYPE, env.region);
+  return {
+    type: TYPE,
+    async read(id) {
+      const res = await attempt(act("read", id), () => orGone(GONE, () => ec2.send(new DescribeVpcsCommand({ VpcIds: [id] }))));
+      const vpc = res?.Vpcs?.[0];
+      return vpc ? toOut(vpc) : undefined;
+    },
+    async find(tags) {
+      const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeVpcsCommand({ Filters: tagFilters(tags) })));
+      const vpc = res.Vpcs?.[0];
+      return vpc ? { id: vpc.VpcId!, out: toOut(vpc) } : undefined;
+    },
+    async create(spec, ctx) {
+      const action = act("create", ctx.tags.key);
+      const res = await attempt(action, () =>
+        ec2.send(new CreateVpcCommand({ CidrBlock: spec.cidr, TagSpecifications: tagSpecs(ctx.tags, "vpc") })),
+      );
+      const vpcId = res.Vpc!.VpcId!;
+      // A new VPC is "pending" for a moment; wait so its subnets are not refused.
+      if (res.Vpc?.State !== "available") {
+        await attempt(action, () =>
+          waitFor(env, { what: `VPC ${vpcId}`, intervalMs: 2_000, timeoutMs: 120_000, progress: ctx.progress }, async () => {
+            const d = await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }));
+            const state = d.Vpcs?.[0]?.State ?? "pending";
+            return { done: state === "available", status: state };
+          }),
+        );
+      }
+      return { id: vpcId, out: { vpcId, cidr: spec.cidr } };
+    },
+    async delete(id, _out, ctx) {
+      await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteVpcCommand({ VpcId: id }))));
+    },
+    diff(spec, out) {
+      return spec.cidr === out.cidr ? { result: "same" } : { result: "replace", reason: `CIDR ${out.cidr} → ${spec.cidr}` };
+    },
+  };
+}

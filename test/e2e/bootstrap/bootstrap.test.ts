@@ -1,0 +1,316 @@
+/**
+ * Bootstrap for real: a real sshd on loopback (the "VM" is this machine),
+ * its real dockerd, and the stand-in Waypoint image built locally. Every
+ * step runs as it would on a cloud VM, through `sudo -n` as an unprivileged
+ * user, except that the Docker install's check passes because Docker is
+ * already there (which is the real check; its apply argv is unit-tested).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EngineEvent } from "../../../src/engine/types.js";
+import {
+  bootstrapServer, connectSsh, forgetHostKey, HostKeyMismatchError, knownHostsPath, serverHealth, sshCommandArgs,
+  type BootstrapOptions, type SshExecutor,
+} from "../../../src/bootstrap/index.js";
+import { PilotError } from "../../../src/errors.js";
+import { buildStandinImages, cleanupDocker, docker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { freePort, startSshd, type TestSshd } from "../../support/sshd.js";
+
+const ALL_STEPS = [
+  "package-manager", "docker", "network", "volumes", "tls", "server", "server-ready", "bootstrap-token", "runner",
+  "runner-adopt", "runner-profile",
+];
+
+describe("bootstrap over SSH against a real sshd and dockerd", () => {
+  let sshd: TestSshd;
+  let stackDir: string;
+  let image: string;
+  let pinned: string | undefined;
+  let token: string | undefined;
+  let savedTokens: string[] = [];
+  let connections = 0;
+  const suffix = uniqueSuffix();
+  const names = {
+    network: `pilot-e2e-${suffix}`,
+    serverContainer: `waypoint-server-${suffix}`,
+    runnerContainer: `waypoint-runner-${suffix}`,
+    serverVolume: `waypoint-server-${suffix}`,
+    runnerVolume: `waypoint-runner-${suffix}`,
+    runnerId: `pilot-runner-${suffix}`,
+    profileName: `pilot-docker-${suffix}`,
+  };
+  const remoteDir = `/etc/pilot-e2e-${suffix}`;
+  let ports: { grpc: number; http: number; bindHost: string };
+
+  const connect = (extra: { pinnedFingerprint?: string | null } = {}): Promise<SshExecutor> =>
+    connectSsh({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.user,
+      privateKeyPath: sshd.privateKeyPath,
+      pinnedFingerprint: extra.pinnedFingerprint === null ? undefined : (extra.pinnedFingerprint ?? pinned),
+      knownHostsFile: knownHostsPath(stackDir),
+      connectTimeoutMs: 20_000,
+      onConnect: () => connections++,
+      onFirstContact: async (fp) => {
+        pinned = fp;
+      },
+    });
+
+  const options = (exec: SshExecutor, events: EngineEvent[] = []): BootstrapOptions => ({
+    exec,
+    target: "vm",
+    serverAddresses: ["127.0.0.1"],
+    tlsDir: join(stackDir, "tls"),
+    waypointImage: image,
+    token,
+    saveToken: async (t) => {
+      savedTokens.push(t);
+      token = t;
+    },
+    emit: (e) => events.push(e),
+    names,
+    ports,
+    remoteDir,
+  });
+
+  beforeAll(async () => {
+    requireDocker();
+    image = buildStandinImages().waypoint;
+    sshd = await startSshd();
+    stackDir = mkdtempSync(join(tmpdir(), "pilot-e2e-stack-"));
+    ports = { grpc: await freePort(), http: await freePort(), bindHost: "127.0.0.1" };
+  });
+
+  afterAll(async () => {
+    cleanupDocker({
+      containers: [names.runnerContainer, names.serverContainer],
+      networks: [names.network],
+      volumes: [names.serverVolume, names.runnerVolume],
+    });
+    rmSync(remoteDir, { recursive: true, force: true });
+    if (stackDir) rmSync(stackDir, { recursive: true, force: true });
+    await sshd?.stop();
+  });
+
+  it("bootstraps a fresh server: pins the host key, saves the token once, starts server and runner", async () => {
+    const events: EngineEvent[] = [];
+    const exec = await connect();
+    try {
+      const res = await bootstrapServer(options(exec, events));
+      // Nothing locks dpkg here and docker answers; waiting for the server is never "applied".
+      expect(res.skipped).toEqual(["package-manager", "docker", "server-ready"]);
+      expect(res.applied).toEqual(ALL_STEPS.filter((s) => !res.skipped.includes(s)));
+    } finally {
+      await exec.close();
+    }
+    expect(pinned).toBe(sshd.fingerprint());
+    expect(readFileSync(knownHostsPath(stackDir), "utf8")).toContain(`[127.0.0.1]:${sshd.port} ssh-ed25519 `);
+    expect(savedTokens).toHaveLength(1);
+    expect(events.filter((e) => e.type === "done").map((e) => (e as { key: string }).key)).toEqual(
+      ALL_STEPS.map((s) => `bootstrap:${s}`),
+    );
+
+    // The containers as the security posture wants them.
+    expect(inspect(names.serverContainer, "{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
+    expect(inspect(names.runnerContainer, "{{.State.Running}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.Privileged}}")).toBe(
+      "true unless-stopped false",
+    );
+    expect(inspect(names.runnerContainer, "{{json .HostConfig.PortBindings}}")).toMatch(/^(null|\{\})$/);
+    const runnerEnv = inspect(names.runnerContainer, "{{json .Config.Env}}")!;
+    expect(runnerEnv).not.toMatch(/AWS_|GOOGLE_|DOCKER_HOST/);
+    expect(runnerEnv).toContain("WAYPOINT_SERVER_TLS_SKIP_VERIFY=false");
+
+    // What the stand-in Waypoint was asked: no skip-verify anywhere, server flags as designed.
+    const calls = docker("exec", names.serverContainer, "cat", "/data/standin-calls.jsonl")
+      .trim().split("\n").map((l) => JSON.parse(l) as { argv: string[]; env: Record<string, unknown> });
+    expect(calls.map((c) => c.argv.slice(0, 2).join(" "))).toEqual(
+      expect.arrayContaining(["server run", "server bootstrap", "server cookie", "runner adopt", "runner profile"]),
+    );
+    for (const c of calls.filter((c) => c.argv[0] !== "server" || c.argv[1] !== "run")) {
+      expect(c.env.WAYPOINT_SERVER_TLS_SKIP_VERIFY).toBe("false");
+      expect(c.env.SSL_CERT_FILE).toBe("/pilot/tls/ca.pem");
+    }
+    const serverRun = JSON.parse(docker("exec", names.serverContainer, "cat", "/data/standin-server.json")) as { argv: string[] };
+    expect(serverRun.argv).toEqual(expect.arrayContaining(["-url-enabled=false", "-tls-cert-file=/pilot/tls/server.pem"]));
+    // The token never travelled in argv.
+    expect(JSON.stringify(calls.map((c) => c.argv))).not.toContain(token!);
+  });
+
+  it("serves a certificate that a real TLS client verifies against the stack's CA, on both ports", async () => {
+    const ca = readFileSync(join(stackDir, "tls", "ca.pem"));
+    for (const port of [ports.grpc, ports.http]) {
+      const authorized = await new Promise<boolean>((resolve, reject) => {
+        const s = tls.connect({ host: "127.0.0.1", port, ca }, () => {
+          resolve(s.authorized);
+          s.end();
+        });
+        s.once("error", reject);
+      });
+      expect(authorized).toBe(true);
+    }
+    const status = await new Promise<number>((resolve, reject) =>
+      https.get({ host: "127.0.0.1", port: ports.http, path: "/", ca }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).once("error", reject),
+    );
+    expect(status).toBe(200);
+    // Without the stack's CA the same certificate is refused (default verification is on).
+    await expect(
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ host: "127.0.0.1", port: ports.http }, () => resolve(s.authorized));
+        s.once("error", reject);
+      }),
+    ).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
+  });
+
+  it("re-runs with nothing to apply, over one SSH connection", async () => {
+    const before = connections;
+    const started = Date.now();
+    const exec = await connect();
+    try {
+      const res = await bootstrapServer(options(exec));
+      expect(res.applied).toEqual([]);
+      expect(res.skipped).toEqual(ALL_STEPS);
+      expect(await serverHealth(exec, { names, remoteDir, httpPort: ports.http, bindHost: "127.0.0.1" })).toEqual({
+        server: "running, answering",
+        runner: "running",
+      });
+    } finally {
+      await exec.close();
+    }
+    expect(connections - before).toBe(1);
+    expect(savedTokens).toHaveLength(1);
+    console.log(`no-op bootstrap re-run: ${Date.now() - started} ms`);
+  });
+
+  it("restores containers removed out of band", async () => {
+    docker("rm", "-f", names.runnerContainer);
+    let exec = await connect();
+    try {
+      const res = await bootstrapServer(options(exec));
+      expect(res.applied).toEqual(["runner"]); // adoption survives: the runner's state volume kept its token
+    } finally {
+      await exec.close();
+    }
+    docker("rm", "-f", names.serverContainer);
+    exec = await connect();
+    try {
+      const res = await bootstrapServer(options(exec));
+      expect(res.applied).toEqual(["server"]); // data volume kept: still bootstrapped, same token
+    } finally {
+      await exec.close();
+    }
+    expect(savedTokens).toHaveLength(1);
+  });
+
+  it("reconnects transparently when the connection drops between commands", async () => {
+    const exec = await connect();
+    try {
+      expect((await exec.run(["true"])).code).toBe(0);
+      const before = connections;
+      sshd.dropConnections();
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await exec.run(["sh", "-c", "echo still here"]);
+      expect(r).toMatchObject({ code: 0, stdout: "still here\n" });
+      expect(connections - before).toBe(1);
+
+      // A drop while a command runs fails that command (it may or may not have run) ...
+      setTimeout(() => sshd.dropConnections(), 300);
+      await expect(exec.run(["sleep", "3"])).rejects.toThrow(/connection lost while running `sleep 3`/);
+      // ... and the next command reconnects.
+      expect((await exec.run(["true"])).code).toBe(0);
+    } finally {
+      await exec.close();
+    }
+  });
+
+  it("completes on a re-run after the connection dropped mid-run", async () => {
+    docker("rm", "-f", names.runnerContainer, names.serverContainer); // give the run real work
+    const exec = await connect();
+    let dropped = false;
+    const events: EngineEvent[] = [];
+    const opts = options(exec, events);
+    opts.emit = (e) => {
+      events.push(e);
+      // Kill the session while the server step's `docker run` is under way.
+      if (!dropped && e.type === "progress" && e.key === "bootstrap:server") {
+        dropped = true;
+        setTimeout(() => sshd.dropConnections(), 20);
+      }
+    };
+    let firstError: unknown;
+    try {
+      await bootstrapServer(opts);
+    } catch (err) {
+      firstError = err;
+    } finally {
+      await exec.close();
+    }
+    expect(dropped).toBe(true);
+    console.log(`run with a dropped connection: ${firstError ? `failed: ${(firstError as Error).message}` : "completed (reconnected between commands)"}`);
+    if (firstError) expect(firstError).toBeInstanceOf(PilotError);
+
+    const again = await connect();
+    try {
+      await bootstrapServer(options(again));
+      const third = await bootstrapServer(options(again));
+      expect(third.applied).toEqual([]);
+      expect((await serverHealth(again, { names, remoteDir, httpPort: ports.http, bindHost: "127.0.0.1" })).server).toBe(
+        "running, answering",
+      );
+    } finally {
+      await again.close();
+    }
+    expect(savedTokens).toHaveLength(1);
+  });
+
+  it("opens a shell with OpenSSH using only the pinned key (pilot server --ssh)", () => {
+    const args = sshCommandArgs(sshd.access(), stackDir);
+    const r = spawnSync(args[0]!, [...args.slice(1, -1), "-o", "BatchMode=yes", args[args.length - 1]!, "echo", "ok"], {
+      encoding: "utf8",
+    });
+    expect(r.stderr).not.toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED/);
+    expect(r.stdout.trim()).toBe("ok");
+  });
+
+  it("refuses a changed host key, naming both fingerprints, until the user accepts it", async () => {
+    const old = pinned!;
+    await sshd.restart({ newHostKey: true });
+    const fresh = sshd.fingerprint();
+    expect(fresh).not.toBe(old);
+
+    const err = await connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    expect((err as PilotError).message).toContain(old);
+    expect((err as PilotError).message).toContain(fresh);
+    expect((err as PilotError).hint).toContain("pilot up-server --accept-new-host-key");
+
+    // OpenSSH with the stack's known_hosts refuses too.
+    const args = sshCommandArgs(sshd.access(), stackDir);
+    const r = spawnSync(args[0]!, [...args.slice(1, -1), "-o", "BatchMode=yes", args[args.length - 1]!, "true"], { encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+
+    // The user accepts the rebuild: forget the pin, the next contact pins the new key.
+    const server = { hostKeyFingerprint: old } as { hostKeyFingerprint?: string };
+    forgetHostKey(stackDir, server);
+    expect(server.hostKeyFingerprint).toBeUndefined();
+    expect(existsSync(knownHostsPath(stackDir))).toBe(false);
+    const exec = await connect({ pinnedFingerprint: null });
+    try {
+      expect(pinned).toBe(fresh);
+      expect((await exec.run(["true"])).code).toBe(0);
+    } finally {
+      await exec.close();
+    }
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The real Docker engine for e2e tests: assert it answers, build the
+ * stand-in images, clean up what a test created. Never skips: a missing
+ * engine is an error with the fix in its message.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Runs docker; returns stdout, throws with stderr on failure. */
+export function docker(...args: string[]): string {
+  const r = spawnSync("docker", args, { encoding: "utf8" });
+  if (r.error) throw new Error(`docker ${args.join(" ")}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.status}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Throws a clear error unless `docker info` answers. */
+export function requireDocker(): void {
+  const r = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      "e2e tests need a running Docker engine (`docker info` failed: " +
+        `${r.error?.message ?? r.stderr.trim()}). Install docker.io and start dockerd; .ci/run does both.`,
+    );
+  }
+}
+
+/** Builds (or reuses) the stand-in images; returns their tags: { waypoint, postgres }. */
+export function buildStandinImages(): { waypoint: string; postgres: string } {
+  const out = execFileSync("bash", [join(REPO, "scripts", "standin-build.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [waypoint, postgres] = out.trim().split("\n");
+  if (!waypoint || !postgres) throw new Error(`standin-build.sh printed no tags: ${out}`);
+  return { waypoint, postgres };
+}
+
+/** A short random suffix for names that must not collide with parallel runs. */
+export function uniqueSuffix(): string {
+  return randomBytes(3).toString("hex");
+}
+
+/** Removes containers, then networks, then volumes; missing ones are fine. */
+export function cleanupDocker(o: { containers?: string[]; networks?: string[]; volumes?: string[] }): void {
+  for (const c of o.containers ?? []) spawnSync("docker", ["rm", "-f", "-v", c]);
+  for (const n of o.networks ?? []) spawnSync("docker", ["network", "rm", n]);
+  for (const v of o.volumes ?? []) spawnSync("docker", ["volume", "rm", "-f", v]);
+}
+
+/** `docker inspect --format FORMAT NAME`, trimmed; undefined if it does not exist. */
+export function inspect(name: string, format: string): string | undefined {
+  const r = spawnSync("docker", ["inspect", "--format", format, name], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}

@@ -1,0 +1,202 @@
+/**
+ * moto (AWS's API, mocked in Python) for the integration and e2e tiers.
+ *
+ *   - `moto-global.ts` (vitest globalSetup) starts one `moto_server` on
+ *     127.0.0.1 per test run and provides its URL as `motoEndpoint`;
+ *   - a test reads it with `inject("motoEndpoint")`, points the SDK at it
+ *     with `motoEnv(url)` and clears it between tests with `resetMoto(url)`.
+ *
+ * The venv comes from `$PILOT_MOTO_VENV` if set, else `.venv/moto` in the
+ * repository (git-ignored), created with `python3 -m venv` and
+ * `pip install "moto[server]"` on first use.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+declare module "vitest" {
+  interface ProvidedContext {
+    /** The moto server's base URL, e.g. "http://127.0.0.1:40123". */
+    motoEndpoint: string;
+  }
+}
+
+/** The key under which moto-global provides the endpoint URL. */
+export const MOTO_ENDPOINT_KEY = "motoEndpoint";
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** The environment that sends every AWS SDK client to moto with dummy credentials. */
+export function motoEnv(url: string): {
+  AWS_ENDPOINT_URL: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+  AWS_REGION: string;
+} {
+  return { AWS_ENDPOINT_URL: url, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" };
+}
+
+/** Clears every resource in moto (all services, all regions). */
+export async function resetMoto(url: string): Promise<void> {
+  const res = await fetch(`${url}/moto-api/reset`, { method: "POST" });
+  if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
+}
+
+/**
+ * Ubuntu 24.04 images "published" by Canonical's account, served by moto in
+ * place of its built-in list (which has no noble images): the provider looks
+ * AMIs up by owner and name pattern exactly as on real AWS, with no moto
+ * special case. Two amd64 builds, so "newest wins" is exercised too.
+ */
+export const UBUNTU_TEST_AMIS = [
+  ubuntuAmi("ami-0a0b0c0d0e0f00001", "amd64", "x86_64", "20250101", "2025-01-01T00:00:00.000Z"),
+  ubuntuAmi("ami-0a0b0c0d0e0f00002", "amd64", "x86_64", "20250610", "2025-06-10T00:00:00.000Z"),
+  ubuntuAmi("ami-0a0b0c0d0e0f00003", "arm64", "arm64", "20250610", "2025-06-10T00:00:00.000Z"),
+];
+/** The AMI the provider should pick for an x86_64 instance type (the newest amd64 one). */
+export const NEWEST_UBUNTU_AMD64 = "ami-0a0b0c0d0e0f00002";
+
+/**
+ * Writes UBUNTU_TEST_AMIS to `file` for moto's `MOTO_AMIS_PATH` (read once at
+ * moto_server start-up); returns the path. Anything else that starts moto for
+ * Pilot (e.g. `npm run demo`) needs the same, or the Ubuntu look-up finds nothing.
+ */
+export function writeUbuntuAmis(file: string): string {
+  writeFileSync(file, JSON.stringify(UBUNTU_TEST_AMIS));
+  return file;
+}
+
+function ubuntuAmi(id: string, ubuntuArch: string, arch: string, build: string, created: string) {
+  return {
+    ami_id: id,
+    name: `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${ubuntuArch}-server-${build}`,
+    description: `Canonical, Ubuntu, 24.04, ${ubuntuArch} noble image`,
+    owner_id: "099720109477",
+    public: true,
+    state: "available",
+    architecture: arch,
+    virtualization_type: "hvm",
+    hypervisor: "xen",
+    root_device_type: "ebs",
+    root_device_name: "/dev/sda1",
+    image_type: "machine",
+    image_location: `amazon/ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${ubuntuArch}-server-${build}`,
+    creation_date: created,
+    sriov: "simple",
+  };
+}
+
+/**
+ * Returns a venv directory holding `bin/moto_server`: `$PILOT_MOTO_VENV`, or
+ * `<repo>/.venv/moto`, created and installed on first use (a minute or two).
+ * A lock file beside it makes parallel global setups (integration and e2e in
+ * one run) wait for one installation instead of racing.
+ */
+export async function ensureMotoVenv(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const venv = env.PILOT_MOTO_VENV || join(REPO_ROOT, ".venv", "moto");
+  const server = join(venv, "bin", "moto_server");
+  if (existsSync(server)) return venv;
+  mkdirSync(dirname(venv), { recursive: true });
+  const lock = `${venv}.lock`;
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, "wx"));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // A lock older than the deadline was left by a crashed setup: take it over.
+      if (Date.now() > deadline || Date.now() - statSync(lock).mtimeMs > 15 * 60_000) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+  try {
+    if (existsSync(server)) return venv;
+    const run = (cmd: string, args: string[]) => {
+      const r = spawnSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"] });
+      if (r.status !== 0) throw new Error(`\`${cmd} ${args.join(" ")}\` failed (exit ${r.status ?? r.signal}); is python3-venv installed?`);
+    };
+    run("python3", ["-m", "venv", venv]);
+    run(join(venv, "bin", "pip"), ["install", "--quiet", "moto[server]"]);
+    return venv;
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** A free TCP port on loopback (bound and released; moto binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** A running moto server. */
+export interface MotoServer {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `moto_server` on a free loopback port and waits until it answers (60 s at most). */
+export async function startMoto(venv?: string): Promise<MotoServer> {
+  venv ??= await ensureMotoVenv();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const amiDir = mkdtempSync(join(tmpdir(), "pilot-moto-"));
+  const amisPath = writeUbuntuAmis(join(amiDir, "amis.json"));
+  const child = spawn(join(venv, "bin", "moto_server"), ["-H", "127.0.0.1", "-p", String(port)], {
+    // MOTO_AMIS_PATH replaces moto's built-in AMI list with the Canonical-owned noble images above.
+    env: { ...process.env, MOTO_AMIS_PATH: amisPath },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  // moto logs every request to stderr: keep only the tail, for a start-up failure message.
+  let tail = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4000);
+  });
+  let exited: string | undefined;
+  child.once("exit", (code, signal) => {
+    exited = `moto_server exited (${code ?? signal})`;
+  });
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    rmSync(amiDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`${exited} before answering:\n${tail}`);
+    }
+    try {
+      const res = await fetch(`${url}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      return { url, process: child, stop };
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`moto_server did not answer on ${url} within 60 s:\n${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bootstrapServer, RecordingExecutor, type BootstrapOptions } from "../../../src/bootstrap/index.js";
+import { PilotError } from "../../../src/errors.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "pilot-bootstrap-unit-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function opts(exec: RecordingExecutor, over: Partial<BootstrapOptions> = {}): BootstrapOptions & { saved: string[] } {
+  const saved: string[] = [];
+  return {
+    exec,
+    target: "vm",
+    serverAddresses: ["203.0.113.10"],
+    tlsDir: join(dir, "tls"),
+    waypointImage: "hashicorp/waypoint:0.11.4",
+    token: undefined,
+    saveToken: async (t) => {
+      saved.push(t);
+    },
+    emit: () => {},
+    sleep: async () => {},
+    saved,
+    ...over,
+  };
+}
+
+describe("bootstrapServer orchestration (recording executor)", () => {
+  it("saves the token at once and never passes it in argv", async () => {
+    const exec = new RecordingExecutor([
+      { match: "server bootstrap", result: { stdout: "tok-fresh\n" } },
+      { match: "server cookie", result: { stdout: "cookie-1\n" } },
+    ]);
+    // Make content/label checks pass by answering them as the server would.
+    const o = opts(exec);
+    const { stepContext, certificateNames } = await import("../../../src/bootstrap/index.js");
+    const { ensureStackTls } = await import("../../../src/tls/index.js");
+    const tls = await ensureStackTls(o.tlsDir, certificateNames(o));
+    const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
+    const { serverConfigHash, runnerConfigHash } = await import("../../../src/bootstrap/steps/index.js");
+    exec.respond(
+      { match: "cat /etc/pilot/tls/ca.pem", result: { stdout: tls.caPem } },
+      { match: "cat /etc/pilot/tls/server.pem", result: { stdout: tls.certPem } },
+      { match: "cat /etc/pilot/tls/server-key.pem", result: { stdout: tls.keyPem } },
+      { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
+      { match: "' waypoint-runner", result: { stdout: `true ${runnerConfigHash(ctx)}` } },
+    );
+    const res = await bootstrapServer(o);
+    expect(o.saved).toEqual(["tok-fresh"]);
+    expect(res.applied).toEqual(["bootstrap-token"]);
+    expect(exec.lines().join("\n")).not.toContain("tok-fresh");
+    // Later steps use the fresh token (on stdin).
+    const adoptCheck = exec.recorded.find((r) => r.kind === "run" && r.line.includes("runner inspect"));
+    expect(adoptCheck && adoptCheck.kind === "run" ? adoptCheck.stdin : "").toBe("tok-fresh\n");
+    // The cookie was not needed: the runner container was already right.
+    expect(exec.lines().some((l) => l.includes("server cookie"))).toBe(false);
+  });
+
+  it("already bootstrapped without a known token: a clear error, nothing saved", async () => {
+    const exec = new RecordingExecutor([
+      { match: "server bootstrap", result: { code: 1, stderr: "Error bootstrapping the server: server is already bootstrapped" } },
+    ]);
+    const o = opts(exec, { target: "local" });
+    // Pretend every earlier step is done.
+    const { stepContext, certificateNames } = await import("../../../src/bootstrap/index.js");
+    const { ensureStackTls } = await import("../../../src/tls/index.js");
+    const tls = await ensureStackTls(o.tlsDir, certificateNames(o));
+    const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
+    const { serverConfigHash } = await import("../../../src/bootstrap/steps/index.js");
+    exec.respond(
+      { match: /^cat .*tls\/ca\.pem$/, result: { stdout: tls.caPem } },
+      { match: /^cat .*tls\/server\.pem$/, result: { stdout: tls.certPem } },
+      { match: /^cat .*tls\/server-key\.pem$/, result: { stdout: tls.keyPem } },
+      { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
+    );
+    const err = await bootstrapServer(o).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PilotError);
+    expect((err as PilotError).message).toMatch(/already bootstrapped, but this stack's state has no token/);
+    expect((err as PilotError).hint).toMatch(/only once/);
+    expect(o.saved).toEqual([]);
+    // local target: no package-manager wait, no Docker install, no sudo.
+    expect(exec.lines().some((l) => l.includes("apt-get") || l.includes("fuser") || l.startsWith("sudo"))).toBe(false);
+  });
+
+  it("dry run applies nothing and uploads nothing", async () => {
+    const exec = new RecordingExecutor([], { code: 1, stdout: "", stderr: "" });
+    const res = await bootstrapServer(opts(exec, { dryRun: true }));
+    expect(res.skipped).toEqual([]);
+    expect(res.applied).toHaveLength(11); // reported as would-apply
+    expect(exec.recorded.every((r) => r.kind === "run")).toBe(true);
+    expect(exec.lines().some((l) => / (rm|run|create|install) /.test(l) && !l.includes("inspect"))).toBe(false);
+  });
+});

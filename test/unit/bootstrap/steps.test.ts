@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_NAMES, EXPECT_JSON_SCRIPT, INSTALL_DOCKER_SCRIPT, PACKAGE_MANAGER_FREE_SCRIPT, WITH_TOKEN_SCRIPT, adoptRunner,
+  createNetwork, createVolumes, installDocker, parseBootstrapToken, runnerConfigHash, serverConfigHash, setRunnerProfile,
+  sha256, startRunner, startServer, takeBootstrapToken, uploadTls, waitForPackageManager, waitForServer, type StepContext,
+} from "../../../src/bootstrap/steps/index.js";
+import { defaultOdrImage } from "../../../src/bootstrap/index.js";
+import { shellJoin } from "../../../src/bootstrap/shell-quote.js";
+import { isUpload, type Action, type Step } from "../../../src/bootstrap/types.js";
+
+const ctx: StepContext = {
+  sudo: true,
+  names: DEFAULT_NAMES,
+  remoteDir: "/etc/pilot",
+  ports: { grpc: 9701, http: 9702 },
+  waypointImage: "hashicorp/waypoint:0.11.4",
+  runnerImage: "hashicorp/waypoint:0.11.4",
+  odrImage: "hashicorp/waypoint-odr:0.11.4",
+  tls: { caPem: "CA\n", certPem: "CERT\n", keyPem: "KEY\n" },
+};
+const local: StepContext = { ...ctx, sudo: false, remoteDir: "/home/me/.pilot/stacks/default/server", ports: { grpc: 9701, http: 9702, bindHost: "127.0.0.1" } };
+
+const lines = (actions: Action[]) => actions.map((a) => (isUpload(a) ? `upload ${a.upload} ${a.mode.toString(8)}` : shellJoin(a.argv)));
+const checks = (s: Step) => lines(s.check);
+
+const ENV = "-e WAYPOINT_SERVER_ADDR=localhost:9701 -e WAYPOINT_SERVER_TLS=true -e WAYPOINT_SERVER_TLS_SKIP_VERIFY=false -e SSL_CERT_FILE=/pilot/tls/ca.pem";
+const WITH_TOKEN = `sh -c 'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"' waypoint`;
+const EXPECT = `sh -c ${shellJoin([EXPECT_JSON_SCRIPT])} waypoint`;
+
+describe("bootstrap steps (exact argv, Kamal style)", () => {
+  it("package-manager: polls a fuser check of apt/dpkg locks, bounded", () => {
+    const s = waitForPackageManager(ctx);
+    expect(checks(s)).toEqual([`sudo -n sh -c ${shellJoin([PACKAGE_MANAGER_FREE_SCRIPT])}`]);
+    expect(PACKAGE_MANAGER_FREE_SCRIPT).toContain("fuser \"$f\"");
+    expect(PACKAGE_MANAGER_FREE_SCRIPT).toContain("/var/lib/dpkg/lock-frontend");
+    expect(s.apply).toEqual([]);
+    expect(s.wait).toEqual({ timeoutMs: 900_000, intervalMs: 5000 });
+  });
+
+  it("docker: checks the daemon answers; installs docker.io and starts the service", () => {
+    const s = installDocker(ctx);
+    expect(checks(s)).toEqual(["sudo -n docker info --format '{{.ServerVersion}}'"]);
+    expect(lines(s.apply)).toEqual([
+      `sudo -n sh -c ${shellJoin([INSTALL_DOCKER_SCRIPT])}`,
+      "sudo -n systemctl enable --now docker.service",
+    ]);
+    expect(INSTALL_DOCKER_SCRIPT).toBe(
+      [
+        "command -v dockerd >/dev/null 2>&1 && exit 0",
+        "export DEBIAN_FRONTEND=noninteractive",
+        "apt-get -o DPkg::Lock::Timeout=600 -q update",
+        "apt-get -o DPkg::Lock::Timeout=600 -q install -y docker.io",
+      ].join("\n"),
+    );
+  });
+
+  it("network and volumes", () => {
+    expect(checks(createNetwork(ctx))).toEqual(["sudo -n docker network inspect --format '{{.Name}}' pilot"]);
+    expect(lines(createNetwork(ctx).apply)).toEqual(["sudo -n docker network create --driver bridge --label pilot.managed=true pilot"]);
+    expect(checks(createVolumes(ctx))).toEqual(["sudo -n docker volume inspect --format '{{.Name}}' waypoint-server waypoint-runner"]);
+    expect(lines(createVolumes(ctx).apply)).toEqual([
+      "sudo -n docker volume create --label pilot.managed=true waypoint-server",
+      "sudo -n docker volume create --label pilot.managed=true waypoint-runner",
+    ]);
+    expect(checks(createNetwork(local))).toEqual(["docker network inspect --format '{{.Name}}' pilot"]);
+  });
+
+  it("tls: compares content hashes, uploads into a root-only folder", () => {
+    const s = uploadTls(ctx);
+    expect(checks(s)).toEqual([
+      "sudo -n cat /etc/pilot/tls/ca.pem",
+      "sudo -n cat /etc/pilot/tls/server.pem",
+      "sudo -n cat /etc/pilot/tls/server-key.pem",
+    ]);
+    expect(s.check.map((c) => c.expect)).toEqual([
+      { sha256: sha256("CA\n") },
+      { sha256: sha256("CERT\n") },
+      { sha256: sha256("KEY\n") },
+    ]);
+    expect(lines(s.apply)).toEqual([
+      "sudo -n install -d -m 0700 /etc/pilot",
+      "sudo -n install -d -m 0755 /etc/pilot/tls",
+      "upload /etc/pilot/tls/ca.pem 644",
+      "upload /etc/pilot/tls/server.pem 644",
+      "upload /etc/pilot/tls/server-key.pem 644",
+    ]);
+  });
+
+  it("server: restart policy, our certificate, URL service off, config hash label", () => {
+    const s = startServer(ctx);
+    const hash = serverConfigHash(ctx);
+    expect(checks(s)).toEqual([
+      `sudo -n docker inspect --format '{{.State.Running}} {{index .Config.Labels "pilot.config"}}' waypoint-server`,
+    ]);
+    expect(s.check[0]!.expect).toEqual({ stdout: `true ${hash}` });
+    expect(lines(s.apply)).toEqual([
+      "sudo -n docker rm -f waypoint-server",
+      "sudo -n docker run -d --name waypoint-server --restart unless-stopped --network pilot -p 9701:9701 -p 9702:9702 " +
+        "-v waypoint-server:/data -v /etc/pilot/tls:/pilot/tls:ro --label pilot.role=server " +
+        `--label pilot.config=${hash} hashicorp/waypoint:0.11.4 server run -accept-tos -db=/data/data.db ` +
+        "-listen-grpc=0.0.0.0:9701 -listen-http=0.0.0.0:9702 -url-enabled=false " +
+        "-tls-cert-file=/pilot/tls/server.pem -tls-key-file=/pilot/tls/server-key.pem " +
+        "-advertise-addr=waypoint-server:9701 -advertise-tls=true -advertise-tls-skip-verify=false",
+    ]);
+    expect(lines(startServer(local).apply)[1]).toContain("-p 127.0.0.1:9701:9701 -p 127.0.0.1:9702:9702");
+  });
+
+  it("server: a new certificate or image changes the config hash (so the container is re-created)", () => {
+    const h = serverConfigHash(ctx);
+    expect(serverConfigHash({ ...ctx, tls: { ...ctx.tls, certPem: "NEW\n" } })).not.toBe(h);
+    expect(serverConfigHash({ ...ctx, waypointImage: "hashicorp/waypoint:0.11.5" })).not.toBe(h);
+    expect(serverConfigHash({ ...ctx })).toBe(h);
+  });
+
+  it("server-ready: polls curl with the stack's CA (no -k)", () => {
+    const s = waitForServer(ctx);
+    expect(checks(s)).toEqual([
+      "sudo -n curl -sS -o /dev/null --max-time 5 --cacert /etc/pilot/tls/ca.pem https://127.0.0.1:9702/",
+    ]);
+    expect(s.wait).toEqual({ timeoutMs: 180_000, intervalMs: 1000 });
+    expect(checks(s).join(" ")).not.toMatch(/ -k|--insecure/);
+  });
+
+  it("bootstrap-token: no check without a token; the token goes on stdin, never in argv", () => {
+    const none = takeBootstrapToken(ctx, undefined);
+    expect(none.check).toEqual([]);
+    expect(lines(none.apply)).toEqual([`sudo -n docker exec ${ENV} waypoint-server waypoint server bootstrap`]);
+    expect(none.recheck).toBe(false);
+    const known = takeBootstrapToken(ctx, "tok-123");
+    expect(checks(known)).toEqual([`sudo -n docker exec -i ${ENV} waypoint-server ${WITH_TOKEN} user inspect`]);
+    expect(known.check[0]!.stdin).toBe("tok-123\n");
+    expect(checks(known).join(" ")).not.toContain("tok-123");
+    expect(WITH_TOKEN_SCRIPT).toBe('IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"');
+  });
+
+  it("parses the token from `waypoint server bootstrap` output", () => {
+    expect(parseBootstrapToken("abc123\n")).toBe("abc123");
+    expect(parseBootstrapToken("Some banner\n\n  tok-xyz  \n")).toBe("tok-xyz");
+    expect(parseBootstrapToken("")).toBeUndefined();
+    expect(parseBootstrapToken("Error bootstrapping the server: no\n")).toBeUndefined();
+  });
+
+  it("runner: socket mounted, not privileged, root only for the socket, cookie via stdin env-file", () => {
+    const s = startRunner(ctx, "cookie-1");
+    const hash = runnerConfigHash(ctx);
+    expect(checks(s)).toEqual([
+      `sudo -n docker inspect --format '{{.State.Running}} {{index .Config.Labels "pilot.config"}}' waypoint-runner`,
+    ]);
+    expect(s.check[0]!.expect).toEqual({ stdout: `true ${hash}` });
+    const apply = lines(s.apply);
+    expect(apply).toEqual([
+      "sudo -n docker rm -f waypoint-runner",
+      "sudo -n docker run -d --name waypoint-runner --restart unless-stopped --network pilot --user root " +
+        "-v /var/run/docker.sock:/var/run/docker.sock -v waypoint-runner:/data/runner -v /etc/pilot/tls:/pilot/tls:ro " +
+        "-e WAYPOINT_SERVER_ADDR=waypoint-server:9701 -e WAYPOINT_SERVER_TLS=true -e WAYPOINT_SERVER_TLS_SKIP_VERIFY=false " +
+        "-e SSL_CERT_FILE=/pilot/tls/ca.pem --label pilot.role=runner --env-file /dev/stdin " +
+        `--label pilot.config=${hash} hashicorp/waypoint:0.11.4 runner agent -id=pilot-runner -state-dir=/data/runner -vv`,
+    ]);
+    expect((s.apply[1] as { stdin?: string }).stdin).toBe("WAYPOINT_SERVER_COOKIE=cookie-1\n");
+    expect(apply.join(" ")).not.toMatch(/--privileged|tcp:\/\/|2375|2376|cookie-1|AWS_|GOOGLE_/);
+    // The cookie is not part of the desired config: the check is the same whatever it is.
+    expect(startRunner(ctx, "other").check).toEqual(s.check);
+  });
+
+  it("runner-adopt: checks adoption in JSON output, retries adopt until the runner registered", () => {
+    const s = adoptRunner(ctx, "tok");
+    expect(checks(s)).toEqual([
+      `sudo -n docker exec -i ${ENV} -e 'PILOT_EXPECT="adoptionState":"ADOPTED"' waypoint-server ${EXPECT} runner inspect -json pilot-runner`,
+    ]);
+    expect(lines(s.apply)).toEqual([`sudo -n docker exec -i ${ENV} waypoint-server ${WITH_TOKEN} runner adopt pilot-runner`]);
+    expect(s.retryApply).toEqual({ timeoutMs: 120_000, intervalMs: 2000 });
+  });
+
+  it("runner-profile: default docker profile with the ODR image, targeting our runner", () => {
+    const s = setRunnerProfile(ctx, "tok");
+    expect(checks(s)).toEqual([
+      `sudo -n docker exec -i ${ENV} -e 'PILOT_EXPECT="ociUrl":"hashicorp/waypoint-odr:0.11.4"' waypoint-server ${EXPECT} runner profile inspect -json pilot-docker`,
+    ]);
+    expect(lines(s.apply)).toEqual([
+      `sudo -n docker exec -i ${ENV} waypoint-server ${WITH_TOKEN} runner profile set -name=pilot-docker -plugin-type=docker ` +
+        "-oci-url=hashicorp/waypoint-odr:0.11.4 -default=true -target-runner-id=pilot-runner",
+    ]);
+  });
+
+  it("derives the ODR image the way Waypoint's installer does", () => {
+    expect(defaultOdrImage("hashicorp/waypoint:0.11.4")).toBe("hashicorp/waypoint-odr:0.11.4");
+    expect(defaultOdrImage("registry:5000/team/waypoint")).toBe("registry:5000/team/waypoint-odr");
+    expect(defaultOdrImage("waypoint:1@sha256:abc")).toBe("waypoint-odr:1@sha256:abc");
+  });
+});
