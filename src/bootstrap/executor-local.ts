@@ -1,7 +1,27 @@
 import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import type { ExecOptions, ExecResult, Executor } from "./types.js";
+
+/**
+ * Standard input as an already-unlinked file rather than a pipe: Node's
+ * stdio pipes are sockets, which `open("/dev/stdin")` refuses (ENXIO), and
+ * steps pass secrets as `docker run --env-file /dev/stdin`. The file lives in
+ * a private 0700 folder for the moment between write and unlink; afterwards
+ * only the open descriptor reaches it.
+ */
+function stdinFile(content: string): number {
+  const dir = mkdtempSync(join(tmpdir(), "pilot-stdin-"));
+  const path = join(dir, "stdin");
+  try {
+    writeFileSync(path, content, { mode: 0o600 });
+    return openSync(path, "r");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Exit code reported when a command outlives its timeout (as coreutils `timeout` does). */
 export const TIMEOUT_CODE = 124;
@@ -15,8 +35,9 @@ export class LocalExecutor implements Executor {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return new Promise((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+    const stdinFd = opts.stdin === undefined ? undefined : stdinFile(opts.stdin);
+    return new Promise<ExecResult>((resolve) => {
+      const child = spawn(argv[0]!, argv.slice(1), { env: this.env, stdio: [stdinFd ?? "pipe", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       let timedOut = false;
@@ -26,10 +47,12 @@ export class LocalExecutor implements Executor {
             child.kill("SIGKILL");
           }, opts.timeoutMs)
         : undefined;
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.stdin.on("error", () => {}); // the command may exit without reading its input
-      child.stdin.end(opts.stdin ?? "");
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      if (child.stdin) {
+        child.stdin.on("error", () => {}); // the command may exit without reading its input
+        child.stdin.end();
+      }
       child.on("error", (err: NodeJS.ErrnoException) => {
         if (timer) clearTimeout(timer);
         resolve({ code: err.code === "ENOENT" ? 127 : 126, stdout, stderr: stderr + `${argv[0]}: ${err.message}\n` });
@@ -38,6 +61,8 @@ export class LocalExecutor implements Executor {
         if (timer) clearTimeout(timer);
         resolve({ code: timedOut ? TIMEOUT_CODE : (code ?? 1), stdout, stderr });
       });
+    }).finally(() => {
+      if (stdinFd !== undefined) closeSync(stdinFd);
     });
   }
 

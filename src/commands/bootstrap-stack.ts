@@ -1,15 +1,213 @@
-/** Wiring between up-server/status/server and src/bootstrap: filled in with the SSH bootstrap. */
-import { PilotError } from "../errors.js";
+/**
+ * Between the commands and src/bootstrap: opens the right executor for a
+ * stack (SSH with the pinned host key, or the local Docker engine), runs the
+ * bootstrap, and reports server health. Each function closes what it opens.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { PilotError, UsageError } from "../errors.js";
 import type { Provider, ServerAccess } from "../providers/types.js";
 import type { StackState } from "../state/schema.js";
 import type { CommandContext } from "./context.js";
 
-export async function bootstrapStack(_ctx: CommandContext, _p: Provider<any>, _s: Record<string, unknown>, _o: { acceptNewHostKey?: boolean }): Promise<string[]> {
-  throw new PilotError("Server bootstrap is not available yet.", { hint: "Run with --skip-bootstrap." });
+export const DEFAULT_WAYPOINT_IMAGE = "hashicorp/waypoint:0.11.4";
+const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
+
+/** Checks a --waypoint-image value before anything runs. */
+export function checkWaypointImage(value: string): string {
+  if (!IMAGE_REF.test(value)) {
+    throw new UsageError(`Invalid image reference "${value}" for --waypoint-image.`, "Use a Docker image name such as hashicorp/waypoint:0.11.4.");
+  }
+  return value;
 }
-export async function serverHealthFor(_ctx: CommandContext, _p: Provider<any>, _state: StackState): Promise<{ ok: boolean; lines: string[] } | undefined> {
-  return undefined;
+
+/**
+ * Bootstrap options that depend on where the server runs. A VM is the whole
+ * machine, so the defaults apply; on the user's own Docker engine several
+ * stacks may live side by side, so every name carries the stack, the
+ * containers join the stack's network (where its PostgreSQL is), and the
+ * ports listen on 127.0.0.1 only.
+ */
+function placement(ctx: CommandContext, access: ServerAccess, settings: Record<string, unknown>) {
+  if (access.via !== "local") return { target: "vm" as const };
+  const p = (what: string) => `pilot-${ctx.stack}-${what}`;
+  return {
+    target: "local" as const,
+    names: {
+      network: p("net"),
+      serverContainer: p("waypoint-server"),
+      runnerContainer: p("waypoint-runner"),
+      serverVolume: p("waypoint-server"),
+      runnerVolume: p("waypoint-runner"),
+    },
+    ports: { grpc: Number(settings.grpcPort ?? 9701), http: Number(settings.httpPort ?? 9702), bindHost: "127.0.0.1" },
+  };
 }
-export async function openShell(_ctx: CommandContext, _a: ServerAccess, _state: StackState): Promise<number> {
-  throw new PilotError("pilot server --ssh is not available yet.");
+
+/** Opens the executor for the stack's server; SSH pins the host key on first contact. */
+async function openExecutor(ctx: CommandContext, access: ServerAccess, opts: { acceptNewHostKey?: boolean; key?: string }) {
+  const b = await import("../bootstrap/index.js");
+  if (access.via === "local") return new b.LocalExecutor(ctx.env);
+  if (opts.acceptNewHostKey) {
+    await ctx.store.update((s) => b.forgetHostKey(ctx.stackDir, s.server));
+    ctx.ui.warn("Forgot the pinned SSH host key (--accept-new-host-key); the key the server presents now will be pinned.");
+  }
+  const key = opts.key ?? "bootstrap:ssh";
+  return b.connectSsh({
+    host: access.host,
+    port: access.port,
+    username: access.user,
+    privateKeyPath: access.privateKeyPath,
+    pinnedFingerprint: ctx.store.current!.server.hostKeyFingerprint,
+    knownHostsFile: b.knownHostsPath(ctx.stackDir),
+    onFirstContact: async (fingerprint) => {
+      await ctx.store.update((s) => {
+        s.server.hostKeyFingerprint = fingerprint;
+      });
+      ctx.ui.emit({ type: "log", level: "info", message: `Pinned the server's SSH host key ${fingerprint}.` });
+    },
+    onRetry: (attempt, error) => ctx.ui.emit({ type: "progress", key, message: `waiting for SSH (attempt ${attempt}: ${error})` }),
+  });
+}
+
+/** Runs the bootstrap against the stack's server; returns summary lines. */
+export async function bootstrapStack(
+  ctx: CommandContext,
+  provider: Provider<any>,
+  settings: Record<string, unknown>,
+  opts: { acceptNewHostKey?: boolean; dryRun?: boolean },
+): Promise<string[]> {
+  const state = ctx.store.current!;
+  const access = provider.serverAccess(state);
+  if (!access) throw new PilotError("The server has no address yet, so it cannot be bootstrapped.", { hint: "Run `pilot up-server` again once its resources exist." });
+  const b = await import("../bootstrap/index.js");
+  const emit = ctx.ui.emit.bind(ctx.ui);
+  emit({ type: "start", key: "bootstrap:ssh", action: "check" });
+  const exec = await openExecutor(ctx, access, opts);
+  emit({ type: "done", key: "bootstrap:ssh", action: "check" });
+  try {
+    const tlsDir = join(ctx.stackDir, "tls");
+    const where = placement(ctx, access, settings);
+    const result = await b.bootstrapServer({
+      exec,
+      ...where,
+      serverAddresses: [access.publicAddress],
+      tlsDir,
+      waypointImage: String(settings.waypointImage ?? DEFAULT_WAYPOINT_IMAGE),
+      token: state.secrets.waypointToken,
+      saveToken: async (token) => {
+        ctx.ui.addSecrets([token]);
+        await ctx.store.update((s) => {
+          s.secrets.waypointToken = token;
+        });
+      },
+      emit,
+      dryRun: opts.dryRun,
+    });
+    if (opts.dryRun) {
+      return [result.applied.length ? `Bootstrap would apply: ${result.applied.join(", ")}.` : "Bootstrap: nothing to do."];
+    }
+    await ctx.store.update((s) => {
+      s.server.bootstrappedAt = new Date().toISOString();
+    });
+    const grpcPort = where.target === "local" ? where.ports.grpc : 9701;
+    const httpPort = where.target === "local" ? where.ports.http : 9702;
+    const context = b.writeWaypointContext({
+      stack: ctx.stack,
+      address: `${access.publicAddress}:${grpcPort}`,
+      token: ctx.store.current!.secrets.waypointToken!,
+      caPath: join(tlsDir, "ca.pem"),
+      env: ctx.env,
+    });
+    return [
+      result.applied.length ? `Server bootstrapped (${result.applied.join(", ")}).` : "Server checked: nothing to do.",
+      `Waypoint UI: https://${access.publicAddress}:${httpPort} (log in with \`pilot server --token\`; its CA is ${join(tlsDir, "ca.pem")}).`,
+      `If you have the waypoint CLI: ${context.hint}`,
+    ];
+  } finally {
+    await exec.close();
+  }
+}
+
+/** Server and runner health for `pilot status`; undefined when the server was never bootstrapped. */
+export async function serverHealthFor(
+  ctx: CommandContext,
+  provider: Provider<any>,
+  state: StackState,
+): Promise<{ ok: boolean; server: string; runner: string; lines: string[] } | undefined> {
+  const access = provider.serverAccess(state);
+  if (!access || !state.server.bootstrappedAt) return undefined;
+  const b = await import("../bootstrap/index.js");
+  let exec;
+  try {
+    exec = await openExecutor(ctx, access, { key: "status:ssh" });
+  } catch (err) {
+    if (err instanceof b.HostKeyMismatchError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, server: "unreachable", runner: "unknown", lines: [`Server: unreachable over SSH (${message}).`] };
+  }
+  try {
+    const where = placement(ctx, access, state.settings);
+    const h = await b.serverHealth(exec, {
+      sudo: where.target === "vm",
+      names: where.target === "local" ? where.names : undefined,
+      remoteDir: where.target === "local" ? join(ctx.stackDir, "server") : undefined,
+      httpPort: where.target === "local" ? where.ports.http : undefined,
+      bindHost: where.target === "local" ? where.ports.bindHost : undefined,
+    });
+    const ok = h.server === "running, answering" && h.runner === "running";
+    return { ok, ...h, lines: [`Server: ${h.server}.`, `Runner: ${h.runner}.`] };
+  } finally {
+    await exec.close();
+  }
+}
+
+/** `pilot server --ssh`: OpenSSH with the stack's key and pinned host key; returns its exit code. */
+export async function openShell(ctx: CommandContext, access: ServerAccess, state: StackState): Promise<number> {
+  if (access.via === "local") throw new UsageError("The local provider's server runs on this machine: there is nothing to SSH into.", "Use `docker exec -it pilot-<stack>-waypoint-server sh` instead.");
+  if (!state.server.hostKeyFingerprint) {
+    throw new PilotError("Pilot has not contacted the server yet, so its host key is not pinned.", { hint: "Run `pilot up-server` first; it pins the key." });
+  }
+  const { sshCommandArgs } = await import("../bootstrap/index.js");
+  const [cmd, ...args] = sshCommandArgs(access, ctx.stackDir);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "inherit" });
+    child.on("error", (err) => reject(new PilotError(`Could not start ssh: ${err.message}.`, { hint: "Install an OpenSSH client." })));
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}
+
+/**
+ * Teardown of a server on the user's own Docker engine: a VM takes its
+ * containers with it, but here the Waypoint server and runner containers
+ * (and, unless kept, their volumes) must go before the stack's network can.
+ */
+export async function removeLocalServer(ctx: CommandContext, provider: Provider<any>, state: StackState, opts: { keepVolumes: boolean }): Promise<void> {
+  const access = provider.serverAccess(state);
+  if (access?.via !== "local") return;
+  const where = placement(ctx, access, state.settings);
+  if (where.target !== "local") return;
+  const { LocalExecutor } = await import("../bootstrap/index.js");
+  const exec = new LocalExecutor(ctx.env);
+  const emit = ctx.ui.emit.bind(ctx.ui);
+  const remove = async (key: string, argv: string[]) => {
+    emit({ type: "start", key, action: "delete" });
+    const r = await exec.run(argv);
+    if (r.code !== 0 && !/no such (container|volume)/i.test(r.stderr)) {
+      const error = `delete ${key}: ${r.stderr.trim() || `docker exited ${r.code}`}`;
+      emit({ type: "failed", key, error });
+      throw new PilotError(error, { hint: "Remove it with docker yourself, then run `pilot teardown` again." });
+    }
+    emit({ type: "done", key, action: "delete" });
+  };
+  await Promise.all([
+    remove("waypoint-runner", ["docker", "rm", "--force", where.names.runnerContainer]),
+    remove("waypoint-server", ["docker", "rm", "--force", where.names.serverContainer]),
+  ]);
+  if (!opts.keepVolumes) {
+    await Promise.all([
+      remove("waypoint-runner-volume", ["docker", "volume", "rm", where.names.runnerVolume]),
+      remove("waypoint-server-volume", ["docker", "volume", "rm", where.names.serverVolume]),
+    ]);
+  }
 }

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { changeArgs, commonArgs } from "./shared-args.js";
 import { buildContext, requireConsent, setFailed } from "./context.js";
 import { loadStack } from "./load-stack.js";
@@ -25,7 +26,8 @@ export default defineCommand({
         );
         return;
       }
-      await requireConsent(ctx, args.yes, `Delete all ${keys.length} resources of stack "${ctx.stack}" (${state.provider})?`);
+      const volumes = state.provider === "local" && !args["keep-volumes"] ? ", including its data volumes (the database and Waypoint's data)" : "";
+      await requireConsent(ctx, args.yes, `Delete all ${keys.length} resources of stack "${ctx.stack}" (${state.provider})${volumes}?`);
       const lock = ctx.store.lock("teardown");
       try {
         const fresh = ctx.store.load()!;
@@ -35,12 +37,16 @@ export default defineCommand({
           keepVolumes: Boolean(args["keep-volumes"]),
         };
         const kinds = provider.kinds(settings);
+        const { removeLocalServer } = await import("./bootstrap-stack.js");
+        await removeLocalServer(ctx, provider, fresh, { keepVolumes: settings.keepVolumes });
         const { destroyEntries } = await import("../engine/destroy.js");
         const result = await destroyEntries(Object.keys(fresh.resources), {
           store: ctx.store,
           stack: ctx.stack,
           emit: ctx.ui.emit.bind(ctx.ui),
           kinds,
+          // The graph lets teardown find a half-made resource that is known by name, not tag (IAM, DB subnet group).
+          nodes: provider.graph(settings, fresh),
           isRetryableDelete: (e) => provider.isRetryableDelete(e),
         });
         if (result.failed.length > 0) {
@@ -51,9 +57,12 @@ export default defineCommand({
           );
           return;
         }
-        // Everything is gone: the stack's keys, CA and state go too, so a new stack starts clean.
+        // Everything is gone: the stack's keys, CA and state go too, so a new stack starts clean,
+        // and so does the Waypoint CLI context that pointed at it.
         lock.release();
         rmSync(ctx.stackDir, { recursive: true, force: true });
+        const { waypointConfigDir } = await import("../bootstrap/waypoint-context.js");
+        rmSync(join(waypointConfigDir(ctx.env), "context", `pilot-${ctx.stack}.hcl`), { force: true });
         ctx.ui.result({ ok: true, deleted: result.done }, [`Stack "${ctx.stack}" is gone (${result.done.length} resources deleted).`]);
       } finally {
         lock.release();

@@ -44,7 +44,7 @@ export default defineCommand({
     const provider = await loadProvider(providerName, { stack: ctx.stack, stackDir: ctx.stackDir, env: ctx.env, emit });
     try {
       // Validate every flag before touching anything: bad input creates nothing.
-      const settings = await provider.resolveSettings(
+      const providerSettings = await provider.resolveSettings(
         {
           region: args.region,
           allowCidr: repeatedFlag(rawArgs, "allow-cidr"),
@@ -52,11 +52,14 @@ export default defineCommand({
           instanceType: args["instance-type"],
           dbInstanceClass: args["db-instance-class"],
           ami: args.ami,
-          waypointImage: args["waypoint-image"],
           postgresImage: args["postgres-image"],
         },
         stored?.settings as never,
       );
+      // The server image is the bootstrap's business, the same on every provider.
+      const { checkWaypointImage, DEFAULT_WAYPOINT_IMAGE } = await import("./bootstrap-stack.js");
+      const waypointImage = checkWaypointImage(args["waypoint-image"] ?? (stored?.settings.waypointImage as string) ?? DEFAULT_WAYPOINT_IMAGE);
+      const settings = { ...providerSettings, waypointImage };
       const lock = ctx.store.lock("up-server");
       if (lock.reclaimed) ctx.ui.warn(`Took over a lock left by pid ${lock.reclaimed.pid}, which is no longer running.`);
       try {
@@ -82,7 +85,8 @@ export default defineCommand({
           },
         });
         if (args["dry-run"]) {
-          ctx.ui.result({ ok: true, dryRun: true, plan: result.changes }, ["Dry run: nothing was changed."]);
+          // The bootstrap is not previewed: even its checks would pin a host key and make a CA.
+          ctx.ui.result({ ok: true, dryRun: true, plan: result.changes }, ["Dry run: nothing was changed (the server bootstrap runs its checks on apply)."]);
           return;
         }
         const failed = result.applied!.failed;

@@ -1,7 +1,9 @@
 import { errorText, wrapError } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { reverseGraph, walk, type WalkResult } from "./graph.js";
-import type { EmitFn, ResourceKind } from "./types.js";
+import type { Observed } from "./plan.js";
+import { specFromState } from "./refresh.js";
+import type { EmitFn, ResourceKind, StackNode } from "./types.js";
 
 /** What destroy needs: the store (loaded and locked), the kinds by type, and how to tell a retryable error. */
 export interface DestroyOptions {
@@ -13,6 +15,11 @@ export interface DestroyOptions {
   concurrency?: number;
   /** Backoff between attempts when a dependency is still attached (ENIs and EIPs linger). */
   retryDelaysMs?: number[];
+  /**
+   * The stack's graph, when the caller has it: lets find() of an interrupted
+   * entry get a spec (kinds found by a deterministic name need one).
+   */
+  nodes?: StackNode[];
 }
 
 /** About ten minutes of patience in total, growing from 2 s to 60 s. */
@@ -25,12 +32,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * only after everything that depends on it), treating "already gone" as done
  * (each kind's delete does) and retrying errors the provider calls retryable.
  * A write-ahead entry of an interrupted create is first looked up by its tags,
- * so a half-made resource is removed too. Each entry leaves state as soon as
- * its resource is gone.
+ * so a half-made resource is removed too (interrupted entries are looked up
+ * first, in dependency order, so a dependent's spec can use what its
+ * dependency's look-up found). Each entry leaves state as soon as its
+ * resource is gone.
  */
 export async function destroyEntries(keys: string[], opts: DestroyOptions): Promise<WalkResult> {
   const state = opts.store.current!;
   const wanted = new Set(keys);
+  const found = await findInterrupted(keys, opts);
   const graph = reverseGraph(
     keys.map((key) => ({ key, dependsOn: state.resources[key].dependsOn.filter((d) => wanted.has(d)) })),
   );
@@ -47,9 +57,10 @@ export async function destroyEntries(keys: string[], opts: DestroyOptions): Prom
       let id = entry.id;
       let out: unknown = entry.out;
       if (entry.status === "creating") {
-        const found = await kind.find(tags, undefined);
-        id = found?.id;
-        out = found?.out;
+        const seen = found[key];
+        if (seen instanceof Error) throw seen;
+        id = seen?.id;
+        out = seen?.out;
       }
       if (id !== undefined) {
         for (let attempt = 0; ; attempt++) {
@@ -78,4 +89,36 @@ export async function destroyEntries(keys: string[], opts: DestroyOptions): Prom
     concurrency: opts.concurrency,
     onSkip: (key, upstream) => opts.emit({ type: "skipped", key, reason: `"${upstream}" could not be deleted first` }),
   });
+}
+
+/**
+ * Looks up every interrupted ("creating") entry among `keys` by its tags, in
+ * forward dependency order; a failed look-up is kept as its error, for the
+ * delete of that entry to report.
+ */
+async function findInterrupted(keys: string[], opts: DestroyOptions): Promise<Record<string, { id: string; out: unknown } | undefined | Error>> {
+  const state = opts.store.current!;
+  const pending = keys.filter((k) => state.resources[k].status === "creating");
+  const results: Record<string, { id: string; out: unknown } | undefined | Error> = {};
+  if (pending.length === 0) return results;
+  const inSet = new Set(pending);
+  const byKey = new Map((opts.nodes ?? []).map((n) => [n.key, n]));
+  const observed: Record<string, Observed> = {};
+  await walk(
+    pending.map((key) => ({ key, dependsOn: state.resources[key].dependsOn.filter((d) => inSet.has(d) && d !== key) })),
+    async (key) => {
+      const entry = state.resources[key];
+      const kind = opts.kinds[entry.type];
+      if (!kind) return; // reported by the delete visit
+      try {
+        const hit = await kind.find({ stack: opts.stack, stackId: state.lineage, key }, specFromState(byKey.get(key), state, observed));
+        results[key] = hit;
+        if (hit) observed[key] = { status: "present", id: hit.id, out: hit.out };
+      } catch (err) {
+        results[key] = err instanceof Error ? err : new Error(errorText(err));
+      }
+    },
+    { concurrency: opts.concurrency },
+  );
+  return results;
 }

@@ -8,6 +8,9 @@ import type { EmitFn, ResourceKind, StackNode } from "./types.js";
  * Reads every recorded resource once (in parallel) and, for write-ahead
  * entries of interrupted creates, looks for the half-made resource by its
  * tags. Reads only; it never writes state, so --dry-run can use it.
+ * An interrupted entry is looked up only after its interrupted dependencies,
+ * so kinds found by a deterministic name (IAM, DB subnet groups) get a spec
+ * built from what was just adopted; recorded entries need no wait.
  */
 export async function refresh(
   nodes: StackNode[],
@@ -18,7 +21,11 @@ export async function refresh(
   const observed: Record<string, Observed> = {};
   const byKey = new Map(nodes.map((n) => [n.key, n]));
   const entries = Object.entries(state.resources);
-  const flat = entries.map(([key]) => ({ key, dependsOn: [] as string[] }));
+  const interrupted = (key: string) => state.resources[key]?.status === "creating";
+  const flat = entries.map(([key, entry]) => ({
+    key,
+    dependsOn: entry.status === "creating" ? (byKey.get(key)?.dependsOn ?? []).filter((d) => d !== key && interrupted(d)) : [],
+  }));
   const result = await walk(
     flat,
     async (key) => {
@@ -27,7 +34,7 @@ export async function refresh(
       if (!kind) throw new Error(`no resource kind "${entry.type}" in this provider`);
       if (entry.status === "creating") {
         const tags = { stack: opts.stack, stackId: state.lineage, key };
-        const found = await kind.find(tags, specFromState(byKey.get(key), state)).catch((err) => {
+        const found = await kind.find(tags, specFromState(byKey.get(key), state, observed)).catch((err) => {
           throw wrapError(`find ${entry.type} "${key}" by its tags`, err);
         });
         if (found) {
@@ -53,15 +60,17 @@ export async function refresh(
 }
 
 /**
- * A best-effort spec for find(): built from the dependencies' recorded
- * outputs. find() matches on tags; the spec only helps kinds that have no tags
- * and use a deterministic name. Undefined when a dependency has no outputs yet.
+ * A best-effort spec for find(): built from the dependencies' outputs, as
+ * just observed (an adopted dependency) or else as recorded. find() matches on
+ * tags; the spec only helps kinds that have no tags and use a deterministic
+ * name. Undefined when a dependency has no outputs yet.
  */
-export function specFromState(node: StackNode | undefined, state: StackState): any {
+export function specFromState(node: StackNode | undefined, state: StackState, observed: Record<string, Observed> = {}): any {
   if (!node) return undefined;
   const deps: Record<string, unknown> = {};
   for (const d of node.dependsOn) {
-    const out = state.resources[d]?.out;
+    const seen = observed[d];
+    const out = seen?.status === "present" ? seen.out : state.resources[d]?.out;
     if (out === undefined) return undefined;
     deps[d] = out;
   }

@@ -43,8 +43,11 @@ export interface ResourceKind<Spec = unknown, Out = unknown> {
   type: string;
   /** Refreshes a resource by id; undefined means it is gone. One API call where possible. */
   read(id: string, prev: Out | undefined): Promise<Out | undefined>;
-  /** Finds a resource by its stack tags (adoption after a crash); undefined if none. */
-  find(tags: StackTags, spec: Spec): Promise<Created<Out> | undefined>;
+  /**
+   * Finds a resource by its stack tags (adoption after a crash); undefined if none.
+   * `spec` is best-effort (undefined when a dependency's outputs are unknown).
+   */
+  find(tags: StackTags, spec: Spec | undefined): Promise<Created<Out> | undefined>;
   create(spec: Spec, ctx: CreateContext): Promise<Created<Out>>;
   /** Deletes; already gone is success. `out` is the last recorded output (may be undefined). */
   delete(id: string, out: Out | undefined, ctx: DeleteContext): Promise<void>;

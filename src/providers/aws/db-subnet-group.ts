@@ -57,6 +57,8 @@ export function dbSubnetGroupKind(env: AwsKindEnv): ResourceKind<DbSubnetGroupSp
       return g ? toOut(g) : undefined;
     },
     async find(tags, spec) {
+      // Without a spec there is no name to look up; create() then adopts ours on DBSubnetGroupAlreadyExists.
+      if (!spec) return undefined;
       const g = await describe(act("find", tags.key), spec.name);
       return g ? { id: g.DBSubnetGroupName!, out: toOut(g) } : undefined;
     },

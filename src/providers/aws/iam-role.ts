@@ -71,6 +71,8 @@ export function iamRoleKind(env: AwsKindEnv): ResourceKind<IamRoleSpec, IamRoleO
       return role ? toOut(role) : undefined;
     },
     async find(tags, spec) {
+      // Without a spec there is no name to look up; create() then adopts ours on EntityAlreadyExists.
+      if (!spec) return undefined;
       const role = await getRole(act("find", tags.key), spec.name);
       return role && hasStackTags(role.Tags, tags) ? { id: role.RoleName!, out: toOut(role) } : undefined;
     },

@@ -68,6 +68,8 @@ export function instanceProfileKind(env: AwsKindEnv): ResourceKind<InstanceProfi
       return p ? toOut(p) : undefined;
     },
     async find(tags, spec) {
+      // Without a spec there is no name to look up; create() then adopts ours on EntityAlreadyExists.
+      if (!spec) return undefined;
       const p = await get(act("find", tags.key), spec.name);
       return p && hasStackTags(p.Tags, tags) ? { id: p.InstanceProfileName!, out: toOut(p) } : undefined;
     },

@@ -268,17 +268,19 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
       if (!eip?.publicIp) return undefined;
       let host = eip.publicIp;
       let port = 22;
-      // PILOT_SSH_TARGET=host:port sends SSH elsewhere (tests and development: a local sshd
-      // stands in for the instance while the stack itself lives in moto).
+      let user = "ubuntu";
+      // PILOT_SSH_TARGET=[user@]host[:port] sends SSH elsewhere (tests and development: a local
+      // sshd stands in for the instance while the stack itself lives in moto).
       const target = ctx.env.PILOT_SSH_TARGET;
       if (target) {
-        const m = /^(.+?)(?::(\d+))?$/.exec(target.trim());
+        const m = /^(?:([^@]+)@)?(.+?)(?::(\d+))?$/.exec(target.trim());
         if (m) {
-          host = m[1]!.replace(/^\[(.*)\]$/, "$1");
-          if (m[2]) port = Number(m[2]);
+          if (m[1]) user = m[1];
+          host = m[2]!.replace(/^\[(.*)\]$/, "$1");
+          if (m[3]) port = Number(m[3]);
         }
       }
-      return { host, port, user: "ubuntu", privateKeyPath: keyPath, publicAddress: eip.publicIp };
+      return { host, port, user, privateKeyPath: keyPath, publicAddress: eip.publicIp };
     },
 
     databaseInfo(state): DatabaseInfo | undefined {

@@ -83,7 +83,10 @@ export function subnetKind(env: AwsKindEnv): ResourceKind<SubnetSpec, SubnetOut>
     async find(tags, spec) {
       const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeSubnetsCommand({ Filters: tagFilters(tags) })));
       const s = res.Subnets?.[0];
-      return s ? { id: s.SubnetId!, out: toOut(s, spec.zoneIndex) } : undefined;
+      if (!s) return undefined;
+      // zoneIndex is not stored in AWS: take it from the spec, or else from the subnet's zone.
+      const zoneIndex = spec?.zoneIndex ?? Math.max(0, (await attempt(act("find", tags.key), () => availabilityZones(ec2))).indexOf(s.AvailabilityZone!));
+      return { id: s.SubnetId!, out: toOut(s, zoneIndex) };
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);

@@ -11,7 +11,6 @@ import { volumeKind } from "./volume.js";
 /** Settings of a local stack. */
 export interface LocalSettings extends Record<string, unknown> {
   postgresImage: string;
-  waypointImage: string;
   /** Host ports (on 127.0.0.1 only) for Waypoint's gRPC and UI. */
   grpcPort: number;
   httpPort: number;
@@ -20,7 +19,6 @@ export interface LocalSettings extends Record<string, unknown> {
 
 /** The official image's major version Pilot is tested against. */
 export const DEFAULT_POSTGRES_IMAGE = "postgres:16";
-export const DEFAULT_WAYPOINT_IMAGE = "hashicorp/waypoint:0.11.4";
 const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 
 function checkImage(flag: string, value: string): string {
@@ -53,7 +51,6 @@ export function createLocalProvider(ctx: ProviderContext, cli: DockerCli = creat
       }
       return {
         postgresImage: checkImage("postgres-image", (flags.postgresImage as string) ?? stored?.postgresImage ?? DEFAULT_POSTGRES_IMAGE),
-        waypointImage: checkImage("waypoint-image", (flags.waypointImage as string) ?? stored?.waypointImage ?? DEFAULT_WAYPOINT_IMAGE),
         grpcPort: stored?.grpcPort ?? 9701,
         httpPort: stored?.httpPort ?? 9702,
       };

@@ -34,3 +34,11 @@ describe("LocalExecutor", () => {
     }
   });
 });
+
+describe("LocalExecutor stdin", () => {
+  it("gives a command stdin that can be opened by path, as `docker run --env-file /dev/stdin` does", async () => {
+    const exec = new LocalExecutor();
+    const r = await exec.run(["sh", "-c", "cat /dev/stdin"], { stdin: "SECRET=1\n" });
+    expect(r).toMatchObject({ code: 0, stdout: "SECRET=1\n" });
+  });
+});

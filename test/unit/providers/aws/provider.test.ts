@@ -102,7 +102,9 @@ describe("access details", () => {
       publicAddress: "198.51.100.20",
     });
     const local = setup({ PILOT_SSH_TARGET: "127.0.0.1:2222" }).provider;
-    expect(local.serverAccess(stateWith(resources))).toMatchObject({ host: "127.0.0.1", port: 2222, publicAddress: "198.51.100.20" });
+    expect(local.serverAccess(stateWith(resources))).toMatchObject({ host: "127.0.0.1", port: 2222, user: "ubuntu", publicAddress: "198.51.100.20" });
+    const withUser = setup({ PILOT_SSH_TARGET: "tester@127.0.0.1:2200" }).provider;
+    expect(withUser.serverAccess(stateWith(resources))).toMatchObject({ host: "127.0.0.1", port: 2200, user: "tester" });
   });
 
   it("databaseInfo gives the endpoint, the pilot user and the stored password", () => {
