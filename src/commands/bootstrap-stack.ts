@@ -180,9 +180,9 @@ export async function openShell(ctx: CommandContext, access: ServerAccess, state
 /**
  * Teardown of a server on the user's own Docker engine: a VM takes its
  * containers with it, but here the Waypoint server and runner containers
- * (and, unless kept, their volumes) must go before the stack's network can.
+ * and their volumes must go before the stack's network can.
  */
-export async function removeLocalServer(ctx: CommandContext, provider: Provider<any>, state: StackState, opts: { keepVolumes: boolean }): Promise<void> {
+export async function removeLocalServer(ctx: CommandContext, provider: Provider<any>, state: StackState): Promise<void> {
   const access = provider.serverAccess(state);
   if (access?.via !== "local") return;
   const where = placement(ctx, access, state.settings);
@@ -204,10 +204,10 @@ export async function removeLocalServer(ctx: CommandContext, provider: Provider<
     remove("waypoint-runner", ["docker", "rm", "--force", where.names.runnerContainer]),
     remove("waypoint-server", ["docker", "rm", "--force", where.names.serverContainer]),
   ]);
-  if (!opts.keepVolumes) {
-    await Promise.all([
-      remove("waypoint-runner-volume", ["docker", "volume", "rm", where.names.runnerVolume]),
-      remove("waypoint-server-volume", ["docker", "volume", "rm", where.names.serverVolume]),
-    ]);
-  }
+  // Waypoint's own data goes even with --keep-volumes: its token leaves with the
+  // stack's state, and a bootstrapped server without its token cannot be used again.
+  await Promise.all([
+    remove("waypoint-runner-volume", ["docker", "volume", "rm", where.names.runnerVolume]),
+    remove("waypoint-server-volume", ["docker", "volume", "rm", where.names.serverVolume]),
+  ]);
 }

@@ -11,7 +11,7 @@ export default defineCommand({
     ...commonArgs,
     ...changeArgs,
     "skip-final-snapshot": { type: "boolean", description: "Delete the database without a final snapshot (data is lost)" },
-    "keep-volumes": { type: "boolean", description: "local provider: keep the data volumes (default: ask, or remove with --yes)" },
+    "keep-volumes": { type: "boolean", description: "local provider: keep the database's data volume (a later stack of the same name reuses it)" },
   },
   async run({ args }) {
     const ctx = buildContext("teardown", args);
@@ -26,7 +26,7 @@ export default defineCommand({
         );
         return;
       }
-      const volumes = state.provider === "local" && !args["keep-volumes"] ? ", including its data volumes (the database and Waypoint's data)" : "";
+      const volumes = state.provider === "local" && !args["keep-volumes"] ? ", including the database's data volume (--keep-volumes keeps it)" : "";
       await requireConsent(ctx, args.yes, `Delete all ${keys.length} resources of stack "${ctx.stack}" (${state.provider})${volumes}?`);
       const lock = ctx.store.lock("teardown");
       try {
@@ -38,7 +38,7 @@ export default defineCommand({
         };
         const kinds = provider.kinds(settings);
         const { removeLocalServer } = await import("./bootstrap-stack.js");
-        await removeLocalServer(ctx, provider, fresh, { keepVolumes: settings.keepVolumes });
+        await removeLocalServer(ctx, provider, fresh);
         const { destroyEntries } = await import("../engine/destroy.js");
         const result = await destroyEntries(Object.keys(fresh.resources), {
           store: ctx.store,

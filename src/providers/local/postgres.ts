@@ -69,6 +69,12 @@ export function postgresKind(cli: DockerCli): ResourceKind<PostgresSpec, Postgre
         ctx.progress("initialising the database");
         await sleep(500);
       }
+      // A data volume kept by an earlier teardown was initialised with that stack's
+      // password; set this stack's (over the container's local socket, SQL on stdin).
+      const quoted = `'${spec.password.replace(/'/g, "''")}'`;
+      await docker(cli, ["exec", "-i", id, "psql", "-v", "ON_ERROR_STOP=1", "-q", "-U", spec.user, "-d", spec.database], {
+        stdin: `ALTER USER "${spec.user}" WITH PASSWORD ${quoted};\n`,
+      });
       return { id, out: (await inspect(cli, id))! };
     },
     async delete(id) {
