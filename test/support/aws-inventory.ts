@@ -22,10 +22,16 @@ export interface InventoryFilter {
   namePrefix?: string;
 }
 
-export async function awsInventory(filter: InventoryFilter, region = "us-east-1"): Promise<Inventory> {
-  const ec2 = new EC2Client({ region });
-  const rds = new RDSClient({ region });
-  const iam = new IAMClient({ region });
+/** `env` (e.g. motoEnv(url)) overrides this process's AWS_ENDPOINT_URL and credentials. */
+export async function awsInventory(filter: InventoryFilter, region = "us-east-1", env?: NodeJS.ProcessEnv): Promise<Inventory> {
+  const config = {
+    region,
+    ...(env?.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+    ...(env?.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "" } } : {}),
+  };
+  const ec2 = new EC2Client(config);
+  const rds = new RDSClient(config);
+  const iam = new IAMClient(config);
   try {
     const Filters = [{ Name: `tag:${filter.tag.key}`, Values: [filter.tag.value] }];
     const live = { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] };
