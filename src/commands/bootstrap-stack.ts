@@ -52,7 +52,7 @@ async function openExecutor(ctx: CommandContext, access: ServerAccess, opts: { a
     await ctx.store.update((s) => b.forgetHostKey(ctx.stackDir, s.server));
     ctx.ui.warn("Forgot the pinned SSH host key (--accept-new-host-key); the key the server presents now will be pinned.");
   }
-  const key = opts.key ?? "bootstrap:ssh";
+  const key = opts.key ?? "bootstrap:connect";
   return b.connectSsh({
     host: access.host,
     port: access.port,
@@ -82,9 +82,9 @@ export async function bootstrapStack(
   if (!access) throw new PilotError("The server has no address yet, so it cannot be bootstrapped.", { hint: "Run `pilot up-server` again once its resources exist." });
   const b = await import("../bootstrap/index.js");
   const emit = ctx.ui.emit.bind(ctx.ui);
-  emit({ type: "start", key: "bootstrap:ssh", action: "check" });
+  emit({ type: "start", key: "bootstrap:connect", action: "check" });
   const exec = await openExecutor(ctx, access, opts);
-  emit({ type: "done", key: "bootstrap:ssh", action: "check" });
+  emit({ type: "done", key: "bootstrap:connect", action: "check" });
   try {
     const tlsDir = join(ctx.stackDir, "tls");
     const where = placement(ctx, access, settings);

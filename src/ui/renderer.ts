@@ -147,7 +147,9 @@ class HumanRenderer extends BaseRenderer {
         this.#active.delete(event.key);
         if (event.action === "keep") return;
         const verb = { create: "created", update: "updated", replace: "replaced", delete: "deleted", adopt: "adopted", check: "ok", keep: "kept" }[event.action];
-        this.#write(`  ✓ ${event.key}: ${verb}${event.id ? ` ${event.id}` : ""}${a ? ` (${elapsed(a.since)})` : ""}`);
+        // A delete's last word can matter after the live line is gone ("final snapshot X kept").
+        const last = event.action === "delete" && a && !a.status.endsWith("…") ? ` — ${a.status}` : "";
+        this.#write(`  ✓ ${event.key}: ${verb}${event.id ? ` ${event.id}` : ""}${a ? ` (${elapsed(a.since)})` : ""}${last}`);
         break;
       }
       case "failed":
