@@ -1,22 +1,12 @@
 import { wrapError } from "../errors.js";
-import type { StateStore } from "../state/store.js";
 import { walk, type WalkResult } from "./graph.js";
 import { knownDepOutputs, type Observed } from "./plan.js";
 import { destroyEntries, type DestroyOptions } from "./destroy.js";
 import { newToken } from "./tokens.js";
-import type { EmitFn, PlannedChange, ResourceKind, StackNode } from "./types.js";
+import type { PlannedChange, StackNode } from "./types.js";
 
-/** Everything apply needs besides the plan. */
-export interface ApplyOptions {
-  store: StateStore;
-  stack: string;
-  emit: EmitFn;
-  kinds: Record<string, ResourceKind>;
-  isRetryableDelete: (err: unknown) => boolean;
-  concurrency?: number;
-  /** Backoff schedule for deletes that hit a dependency still attached (ms). */
-  retryDelaysMs?: number[];
-}
+/** Everything apply needs besides the plan: the same as destroy (apply deletes what the graph dropped). */
+export type ApplyOptions = DestroyOptions;
 
 /**
  * Carries out a plan: walks the graph in dependency order with bounded
@@ -117,7 +107,7 @@ export async function apply(
 
   const stale = changes.filter((c) => c.action === "delete").map((c) => c.key);
   if (stale.length > 0 && result.failed.length === 0) {
-    const removed = await destroyEntries(stale, opts as DestroyOptions);
+    const removed = await destroyEntries(stale, opts);
     result.done.push(...removed.done);
     result.failed.push(...removed.failed);
     result.skipped.push(...removed.skipped);
