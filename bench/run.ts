@@ -11,6 +11,18 @@ const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
 const fmt = (n: number) => n.toFixed(0);
 
+// The macro benchmarks need services (moto, sshd, Docker): loaded only when wanted, each by an
+// explicit import, so a missing or broken module fails loudly instead of being skipped.
+const MACRO: Record<string, () => Promise<{ default: () => Promise<void> }>> = {
+  "noop-rerun": () => import("./noop-rerun.js"),
+  bootstrap: () => import("./bootstrap.js"),
+};
+const unknown = only.filter((name) => !["help", "walk", ...Object.keys(MACRO)].includes(name));
+if (unknown.length > 0) {
+  console.error(`bench: unknown benchmark(s) ${unknown.join(", ")}; choose from help, walk, ${Object.keys(MACRO).join(", ")}`);
+  process.exit(2);
+}
+
 console.log(`# pilot bench, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
 
 if (wanted("help")) {
@@ -25,8 +37,7 @@ if (wanted("walk")) {
   );
 }
 
-for (const extra of ["noop-rerun", "bootstrap"]) {
-  if (!wanted(extra)) continue;
-  const mod = await import(`./${extra}.js`).catch(() => undefined);
-  if (mod) await mod.default();
+for (const [name, load] of Object.entries(MACRO)) {
+  if (!wanted(name)) continue;
+  await (await load()).default();
 }

@@ -11,9 +11,8 @@
  * `pip install "moto[server]"` on first use.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,47 +45,26 @@ export async function resetMoto(url: string): Promise<void> {
 }
 
 /**
- * Ubuntu 24.04 images "published" by Canonical's account, served by moto in
- * place of its built-in list (which has no noble images): the provider looks
- * AMIs up by owner and name pattern exactly as on real AWS, with no moto
- * special case. Two amd64 builds, so "newest wins" is exercised too.
+ * Where the Ubuntu 24.04 images "published" by Canonical's account live:
+ * `scripts/moto-amis.json`, moto's own `MOTO_AMIS_PATH` format, read once at
+ * moto_server start-up in place of its built-in list (which has no noble
+ * images), so the provider looks AMIs up by owner and name pattern exactly as
+ * on real AWS, with no moto special case. Two amd64 builds, so "newest wins"
+ * is exercised too. `npm run demo` (scripts/demo.sh) points moto at the same file.
  */
-export const UBUNTU_TEST_AMIS = [
-  ubuntuAmi("ami-0a0b0c0d0e0f00001", "amd64", "x86_64", "20250101", "2025-01-01T00:00:00.000Z"),
-  ubuntuAmi("ami-0a0b0c0d0e0f00002", "amd64", "x86_64", "20250610", "2025-06-10T00:00:00.000Z"),
-  ubuntuAmi("ami-0a0b0c0d0e0f00003", "arm64", "arm64", "20250610", "2025-06-10T00:00:00.000Z"),
-];
+export const UBUNTU_AMIS_PATH = join(REPO_ROOT, "scripts", "moto-amis.json");
+
+/** The images in UBUNTU_AMIS_PATH. */
+export const UBUNTU_TEST_AMIS: { ami_id: string; name: string; architecture: string; creation_date: string }[] = JSON.parse(
+  readFileSync(UBUNTU_AMIS_PATH, "utf8"),
+);
 /** The AMI the provider should pick for an x86_64 instance type (the newest amd64 one). */
 export const NEWEST_UBUNTU_AMD64 = "ami-0a0b0c0d0e0f00002";
 
-/**
- * Writes UBUNTU_TEST_AMIS to `file` for moto's `MOTO_AMIS_PATH` (read once at
- * moto_server start-up); returns the path. Anything else that starts moto for
- * Pilot (e.g. `npm run demo`) needs the same, or the Ubuntu look-up finds nothing.
- */
+/** Copies UBUNTU_TEST_AMIS to `file` (for a moto started elsewhere); returns the path. */
 export function writeUbuntuAmis(file: string): string {
   writeFileSync(file, JSON.stringify(UBUNTU_TEST_AMIS));
   return file;
-}
-
-function ubuntuAmi(id: string, ubuntuArch: string, arch: string, build: string, created: string) {
-  return {
-    ami_id: id,
-    name: `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${ubuntuArch}-server-${build}`,
-    description: `Canonical, Ubuntu, 24.04, ${ubuntuArch} noble image`,
-    owner_id: "099720109477",
-    public: true,
-    state: "available",
-    architecture: arch,
-    virtualization_type: "hvm",
-    hypervisor: "xen",
-    root_device_type: "ebs",
-    root_device_name: "/dev/sda1",
-    image_type: "machine",
-    image_location: `amazon/ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${ubuntuArch}-server-${build}`,
-    creation_date: created,
-    sriov: "simple",
-  };
 }
 
 /**
@@ -154,11 +132,9 @@ export async function startMoto(venv?: string): Promise<MotoServer> {
   venv ??= await ensureMotoVenv();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const amiDir = mkdtempSync(join(tmpdir(), "pilot-moto-"));
-  const amisPath = writeUbuntuAmis(join(amiDir, "amis.json"));
   const child = spawn(join(venv, "bin", "moto_server"), ["-H", "127.0.0.1", "-p", String(port)], {
     // MOTO_AMIS_PATH replaces moto's built-in AMI list with the Canonical-owned noble images above.
-    env: { ...process.env, MOTO_AMIS_PATH: amisPath },
+    env: { ...process.env, MOTO_AMIS_PATH: UBUNTU_AMIS_PATH },
     stdio: ["ignore", "ignore", "pipe"],
   });
   // moto logs every request to stderr: keep only the tail, for a start-up failure message.
@@ -178,7 +154,6 @@ export async function startMoto(venv?: string): Promise<MotoServer> {
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
-    rmSync(amiDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 60_000;

@@ -1,0 +1,151 @@
+/**
+ * Shared pieces of the CLI integration tests: the real `pilot` (dist/cli.js)
+ * run against the moto server of the integration tier's global setup, with a
+ * fresh PILOT_HOME per test, and checks against what moto really holds.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "vitest";
+import type { StackState } from "../../../src/state/schema.js";
+import { awsInventory, type Inventory } from "../../support/aws-inventory.js";
+import { motoEnv } from "../../support/moto.js";
+import { runCli, type CliResult } from "../../support/run-cli.js";
+
+/** The flags every up-server of these tests uses (bootstrap is tested by the e2e tier). */
+export const UP_FLAGS = ["--provider", "aws", "--region", "us-east-1", "--allow-cidr", "203.0.113.9/32", "--skip-bootstrap"];
+
+/** What one whole AWS stack is, by kind (see test/support/aws-inventory.ts); the provider makes one route table. */
+export const FULL_STACK: Record<string, number> = {
+  vpc: 1,
+  subnet: 3,
+  igw: 1,
+  routeTable: 1,
+  securityGroup: 3,
+  keyPair: 1,
+  instance: 1,
+  eip: 1,
+  db: 1,
+  dbSubnetGroup: 1,
+  role: 1,
+  instanceProfile: 1,
+};
+
+/** The stack's 16 node keys, each of which must end up "created" with an id. */
+export const NODE_KEYS = [
+  "vpc", "igw", "subnet-public", "subnet-private-a", "subnet-private-b", "route-public", "sg-server", "sg-apps", "sg-db",
+  "key-pair", "role-server", "profile-server", "server", "eip", "db-subnet-group", "db",
+];
+
+/** One test's world: moto's URL, a PILOT_HOME, and the CLI run in it. */
+export class Cli {
+  constructor(readonly motoUrl: string, readonly home: string, readonly endpoint = motoUrl) {}
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { ...motoEnv(this.endpoint), PILOT_HOME: this.home, ...extra };
+  }
+
+  /** Runs `pilot ARGS`; every output is checked for the stack's database password first. */
+  async run(args: string[], extra: NodeJS.ProcessEnv = {}, opts: Parameters<typeof runCli>[2] = {}): Promise<CliResult> {
+    const r = await runCli(args, this.env(extra), opts);
+    this.expectNoSecret(r, args);
+    return r;
+  }
+
+  up(stack: string, more: string[] = [], opts: Parameters<typeof runCli>[2] = {}): Promise<CliResult> {
+    return this.run(["up-server", "--name", stack, ...UP_FLAGS, ...more], {}, opts);
+  }
+
+  teardown(stack: string, more: string[] = ["--skip-final-snapshot"]): Promise<CliResult> {
+    return this.run(["teardown", "--name", stack, "--yes", ...more]);
+  }
+
+  stateFile(stack: string): string {
+    return join(this.home, "stacks", stack, "state.json");
+  }
+
+  state(stack: string): StackState {
+    return JSON.parse(readFileSync(this.stateFile(stack), "utf8")) as StackState;
+  }
+
+  writeState(stack: string, state: StackState): void {
+    writeFileSync(this.stateFile(stack), JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
+  }
+
+  /** Node key → id, as recorded. */
+  ids(stack: string): Record<string, string | undefined> {
+    return Object.fromEntries(Object.entries(this.state(stack).resources).map(([k, r]) => [k, r.id]));
+  }
+
+  /** The password must never reach a terminal or a JSON document. */
+  expectNoSecret(r: CliResult, args: string[]): void {
+    const stackAt = args.indexOf("--name");
+    const stack = stackAt >= 0 ? args[stackAt + 1] : "default";
+    const file = this.stateFile(stack);
+    let password: string | undefined;
+    try {
+      password = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as StackState).secrets?.dbPassword : undefined;
+    } catch {
+      password = undefined; // a test's deliberately damaged file
+    }
+    if (password) {
+      expect(r.stdout, `pilot ${args.join(" ")} printed the password`).not.toContain(password);
+      expect(r.stderr, `pilot ${args.join(" ")} logged the password`).not.toContain(password);
+    }
+  }
+}
+
+/** Everything moto holds for a stack: EC2/RDS by the pilot:stack tag, IAM and subnet groups by name prefix. */
+export function inventory(stack: string): Promise<Inventory> {
+  return awsInventory({ tag: { key: "pilot:stack", value: stack }, namePrefix: `pilot-${stack}-` });
+}
+
+/** Counts by kind, for comparing with FULL_STACK. */
+export function counts(inv: Inventory): Record<string, number> {
+  return Object.fromEntries(Object.entries(inv).map(([k, ids]) => [k, ids.length]));
+}
+
+/** Exactly one whole stack in moto, and state naming exactly those resources. */
+export async function expectOneStack(cli: Cli, stack: string): Promise<Inventory> {
+  const inv = await inventory(stack);
+  expect(counts(inv)).toEqual(FULL_STACK);
+  const state = cli.state(stack);
+  expect(Object.keys(state.resources).sort()).toEqual([...NODE_KEYS].sort());
+  for (const [key, r] of Object.entries(state.resources)) {
+    expect(r.status, key).toBe("created");
+    expect(r.id, key).toBeTruthy();
+  }
+  const r = state.resources;
+  expect(inv.vpc).toEqual([r.vpc.id]);
+  expect(inv.instance).toEqual([r.server.id]);
+  expect(inv.eip).toEqual([r.eip.id]);
+  expect(inv.db).toEqual([r.db.id]);
+  expect(inv.igw).toEqual([r.igw.id]);
+  expect(inv.routeTable).toEqual([r["route-public"].id]);
+  expect([...inv.subnet].sort()).toEqual([r["subnet-public"].id, r["subnet-private-a"].id, r["subnet-private-b"].id].sort());
+  expect([...inv.securityGroup].sort()).toEqual([r["sg-server"].id, r["sg-apps"].id, r["sg-db"].id].sort());
+  return inv;
+}
+
+/** Nothing of the stack is left in moto. */
+export async function expectNothingLeft(stack: string): Promise<void> {
+  const inv = await inventory(stack);
+  expect(Object.fromEntries(Object.entries(inv).filter(([, ids]) => ids.length > 0))).toEqual({});
+}
+
+/** Polls until `check` is true (every 5 ms), or throws after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs = 30_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The state file's serial, or -1 while it is missing or mid-rename. */
+export function serialOf(file: string): number {
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as StackState).serial;
+  } catch {
+    return -1;
+  }
+}
