@@ -4,28 +4,11 @@
  * ClientToken, so adoption rests on tags and deterministic names, as real AWS
  * requires for every create but RunInstances and CreateRouteTable).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StackState } from "../../../src/state/schema.js";
-import { resetMoto } from "../../support/moto.js";
-import { tempHome } from "../../support/temp-home.js";
-import { useMoto } from "../aws/harness.js";
-import { Cli, expectNothingLeft, expectOneStack, inventory, NODE_KEYS, serialOf, until } from "./helpers.js";
+import { useCliHarness, expectNothingLeft, expectOneStack, inventory, NODE_KEYS, serialOf, until } from "./helpers.js";
 
-const url = inject("motoEndpoint");
-let restoreEnv: () => void;
-let t: ReturnType<typeof tempHome>;
-let cli: Cli;
-
-beforeAll(async () => {
-  restoreEnv = useMoto(url);
-  await resetMoto(url);
-});
-afterAll(() => restoreEnv());
-beforeEach(() => {
-  t = tempHome("pilot-cli-crash-");
-  cli = new Cli(url, t.home);
-});
-afterEach(() => t.cleanup());
+const h = useCliHarness("pilot-cli-crash-");
 
 /** What a crash right after the create call leaves: the write-ahead record, no id, no outputs. */
 function rewindToCreating(state: StackState, keys: string[]): StackState {
@@ -43,54 +26,54 @@ function rewindToCreating(state: StackState, keys: string[]): StackState {
  */
 async function upKilledAt(stack: string, serial: number): Promise<number | undefined> {
   let pid = 0;
-  const run = cli.up(stack, [], { onSpawn: (p) => (pid = p) });
+  const run = h.cli.up(stack, [], { onSpawn: (p) => (pid = p) });
   let finished = false;
   void run.then(() => (finished = true));
-  await until(() => finished || serialOf(cli.stateFile(stack)) >= serial, 60_000, `serial ${serial}`);
+  await until(() => finished || serialOf(h.cli.stateFile(stack)) >= serial, 60_000, `serial ${serial}`);
   if (!finished) process.kill(pid, "SIGKILL");
   const r = await run;
   if (r.code === 0 && r.stdout.includes("up to date")) return undefined;
   expect(r.code).toBeNull(); // killed by the signal
-  return serialOf(cli.stateFile(stack));
+  return serialOf(h.cli.stateFile(stack));
 }
 
 describe("crash safety (aws, moto)", () => {
   it("adopts every resource when every entry is a write-ahead record with no id (crash between create and state write)", async () => {
-    expect((await cli.up("crash-all")).code).toBe(0);
-    const ids = cli.ids("crash-all");
+    expect((await h.cli.up("crash-all")).code).toBe(0);
+    const ids = h.cli.ids("crash-all");
     const before = await inventory("crash-all");
-    cli.writeState("crash-all", rewindToCreating(cli.state("crash-all"), NODE_KEYS));
+    h.cli.writeState("crash-all", rewindToCreating(h.cli.state("crash-all"), NODE_KEYS));
 
-    const r = await cli.up("crash-all", ["--json"]);
+    const r = await h.cli.up("crash-all", ["--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.plan.every((c: { action: string; reason: string }) => c.action === "keep" && /adopted/.test(c.reason))).toBe(true);
     for (const key of NODE_KEYS) expect(r.stderr).toContain(`"${key}"`); // "Found ... "key" ... adopting it."
-    expect(cli.ids("crash-all")).toEqual(ids);
+    expect(h.cli.ids("crash-all")).toEqual(ids);
     expect(await inventory("crash-all")).toEqual(before);
-    await expectOneStack(cli, "crash-all");
+    await expectOneStack(h.cli, "crash-all");
   });
 
   it("adopts a chosen few (instance, database, EIP, instance profile, DB subnet group) and keeps the rest", async () => {
-    expect((await cli.up("crash-few")).code).toBe(0);
-    const ids = cli.ids("crash-few");
+    expect((await h.cli.up("crash-few")).code).toBe(0);
+    const ids = h.cli.ids("crash-few");
     const few = ["server", "db", "eip", "profile-server", "db-subnet-group", "route-public", "sg-db"];
-    cli.writeState("crash-few", rewindToCreating(cli.state("crash-few"), few));
+    h.cli.writeState("crash-few", rewindToCreating(h.cli.state("crash-few"), few));
 
-    const r = await cli.up("crash-few", ["--json"]);
+    const r = await h.cli.up("crash-few", ["--json"]);
     expect(r.code, r.stderr).toBe(0);
     const adopted = r.json.plan.filter((c: { reason: string }) => /adopted/.test(c.reason)).map((c: { key: string }) => c.key);
     expect(adopted.sort()).toEqual([...few].sort());
-    expect(cli.ids("crash-few")).toEqual(ids);
-    await expectOneStack(cli, "crash-few");
+    expect(h.cli.ids("crash-few")).toEqual(ids);
+    await expectOneStack(h.cli, "crash-few");
     // A third run is a plain no-op again.
-    const again = await cli.up("crash-few", ["--json"]);
+    const again = await h.cli.up("crash-few", ["--json"]);
     expect(again.json.plan.map((c: { reason: string }) => c.reason)).toEqual(NODE_KEYS.map(() => "up to date"));
   });
 
   it("a write-ahead record whose create never reached AWS is created once", async () => {
-    expect((await cli.up("crash-none")).code).toBe(0);
-    const ids = cli.ids("crash-none");
-    const state = cli.state("crash-none");
+    expect((await h.cli.up("crash-none")).code).toBe(0);
+    const ids = h.cli.ids("crash-none");
+    const state = h.cli.state("crash-none");
     // The EIP as if the run died after the write-ahead record but before AllocateAddress: delete the real one.
     const { EC2Client, DisassociateAddressCommand, ReleaseAddressCommand } = await import("@aws-sdk/client-ec2");
     const ec2 = new EC2Client({ region: "us-east-1" });
@@ -100,11 +83,11 @@ describe("crash safety (aws, moto)", () => {
     } finally {
       ec2.destroy();
     }
-    cli.writeState("crash-none", rewindToCreating(state, ["eip"]));
-    const r = await cli.up("crash-none", ["--json"]);
+    h.cli.writeState("crash-none", rewindToCreating(state, ["eip"]));
+    const r = await h.cli.up("crash-none", ["--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.plan.find((c: { key: string }) => c.key === "eip")).toMatchObject({ action: "create", reason: expect.stringMatching(/interrupted/) });
-    await expectOneStack(cli, "crash-none");
+    await expectOneStack(h.cli, "crash-none");
   });
 
   it("SIGKILLed at several moments and re-run, leaves exactly one of each resource", async () => {
@@ -114,9 +97,9 @@ describe("crash safety (aws, moto)", () => {
     for (const [i, serial] of moments.entries()) {
       const stack = `crash-kill${i}`;
       reached.push(await upKilledAt(stack, serial));
-      const r = await cli.up(stack, ["--json"]);
+      const r = await h.cli.up(stack, ["--json"]);
       expect(r.code, `${stack}: ${r.stderr}`).toBe(0);
-      await expectOneStack(cli, stack);
+      await expectOneStack(h.cli, stack);
     }
     // Most kills landed mid-run (a run that finished first proves nothing, but is no failure either).
     expect(reached.filter((s) => s !== undefined).length).toBeGreaterThanOrEqual(moments.length - 2);
@@ -125,19 +108,19 @@ describe("crash safety (aws, moto)", () => {
   it("killed twice in a row, then completed, still leaves one of each", async () => {
     const stack = "crash-twice";
     await upKilledAt(stack, 6);
-    const second = serialOf(cli.stateFile(stack));
+    const second = serialOf(h.cli.stateFile(stack));
     await upKilledAt(stack, second + 8);
-    const r = await cli.up(stack);
+    const r = await h.cli.up(stack);
     expect(r.code, r.stderr).toBe(0);
-    await expectOneStack(cli, stack);
+    await expectOneStack(h.cli, stack);
   });
 
   it("teardown after a killed run removes the half-made resources too", async () => {
     for (const [i, serial] of [5, 12, 24].entries()) {
       const stack = `crash-td${i}`;
       await upKilledAt(stack, serial);
-      const creating = Object.values(cli.state(stack).resources).filter((r) => r.status === "creating").length;
-      const r = await cli.teardown(stack);
+      const creating = Object.values(h.cli.state(stack).resources).filter((r) => r.status === "creating").length;
+      const r = await h.cli.teardown(stack);
       expect(r.code, `${stack} (${creating} interrupted): ${r.stderr}`).toBe(0);
       await expectNothingLeft(stack);
     }

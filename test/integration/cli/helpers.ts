@@ -5,10 +5,12 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from "vitest";
 import type { StackState } from "../../../src/state/schema.js";
 import { awsInventory, type Inventory } from "../../support/aws-inventory.js";
-import { motoEnv } from "../../support/moto.js";
+import { motoEnv, resetMoto } from "../../support/moto.js";
+import { tempHome } from "../../support/temp-home.js";
+import { useMoto } from "../aws/harness.js";
 import { runCli, type CliResult } from "../../support/run-cli.js";
 
 /** The flags every up-server of these tests uses (bootstrap is tested by the e2e tier). */
@@ -148,4 +150,35 @@ export function serialOf(file: string): number {
   } catch {
     return -1;
   }
+}
+
+/**
+ * The setup every CLI test file shares: moto's endpoint and dummy credentials
+ * in this process (for the inventory's SDK clients), a clean moto once per
+ * file, and a fresh PILOT_HOME with its Cli for each test.
+ */
+export function useCliHarness(prefix: string): { readonly cli: Cli; readonly home: string; readonly url: string } {
+  const url = inject("motoEndpoint");
+  let restoreEnv: () => void;
+  let t: ReturnType<typeof tempHome>;
+  let cli: Cli;
+  beforeAll(async () => {
+    restoreEnv = useMoto(url);
+    await resetMoto(url);
+  });
+  afterAll(() => restoreEnv());
+  beforeEach(() => {
+    t = tempHome(prefix);
+    cli = new Cli(url, t.home);
+  });
+  afterEach(() => t.cleanup());
+  return {
+    get cli() {
+      return cli;
+    },
+    get home() {
+      return t.home;
+    },
+    url,
+  };
 }

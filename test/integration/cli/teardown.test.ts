@@ -6,48 +6,31 @@
 import { DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { resetMoto } from "../../support/moto.js";
-import { tempHome } from "../../support/temp-home.js";
-import { useMoto } from "../aws/harness.js";
-import { Cli, expectNothingLeft, expectOneStack, NODE_KEYS } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useCliHarness, expectNothingLeft, expectOneStack, NODE_KEYS } from "./helpers.js";
 
-const url = inject("motoEndpoint");
-let restoreEnv: () => void;
-let t: ReturnType<typeof tempHome>;
-let cli: Cli;
-
-beforeAll(async () => {
-  restoreEnv = useMoto(url);
-  await resetMoto(url);
-});
-afterAll(() => restoreEnv());
-beforeEach(() => {
-  t = tempHome("pilot-cli-td-");
-  cli = new Cli(url, t.home);
-});
-afterEach(() => t.cleanup());
+const h = useCliHarness("pilot-cli-td-");
 
 describe("pilot teardown (aws, moto)", () => {
   it("--yes --skip-final-snapshot leaves nothing of the stack, in moto or on disk", async () => {
-    expect((await cli.up("td-all")).code).toBe(0);
-    await expectOneStack(cli, "td-all");
-    const r = await cli.teardown("td-all", ["--skip-final-snapshot", "--json"]);
+    expect((await h.cli.up("td-all")).code).toBe(0);
+    await expectOneStack(h.cli, "td-all");
+    const r = await h.cli.teardown("td-all", ["--skip-final-snapshot", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ ok: true });
     expect([...r.json.deleted].sort()).toEqual([...NODE_KEYS].sort());
     await expectNothingLeft("td-all");
-    expect(existsSync(join(t.home, "stacks", "td-all"))).toBe(false);
+    expect(existsSync(join(h.home, "stacks", "td-all"))).toBe(false);
     // And the stack is gone for the CLI too.
-    const status = await cli.run(["status", "--name", "td-all"]);
+    const status = await h.cli.run(["status", "--name", "td-all"]);
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/does not exist/);
   });
 
   it("without --skip-final-snapshot keeps a final snapshot and says its name", async () => {
-    expect((await cli.up("td-snap")).code).toBe(0);
-    const dbId = cli.state("td-snap").resources.db.id!;
-    const r = await cli.teardown("td-snap", ["--json"]);
+    expect((await h.cli.up("td-snap")).code).toBe(0);
+    const dbId = h.cli.state("td-snap").resources.db.id!;
+    const r = await h.cli.teardown("td-snap", ["--json"]);
     expect(r.code, r.stderr).toBe(0);
     const said = (r.json.events as { type: string; key: string; message?: string }[])
       .filter((e) => e.type === "progress" && e.key === "db")
@@ -64,20 +47,20 @@ describe("pilot teardown (aws, moto)", () => {
       rds.destroy();
     }
     // The human form names it too (the stack was re-created for this).
-    expect((await cli.up("td-snap2")).code).toBe(0);
-    const human = await cli.teardown("td-snap2", []);
+    expect((await h.cli.up("td-snap2")).code).toBe(0);
+    const human = await h.cli.teardown("td-snap2", []);
     expect(human.code, human.stderr).toBe(0);
     expect(`${human.stdout}\n${human.stderr}`).toMatch(/final snapshot pilot-td-snap2-[0-9a-f]{8}-final-\d{12}/);
   });
 
   it("--dry-run lists what it would delete and deletes nothing", async () => {
-    expect((await cli.up("td-dry")).code).toBe(0);
-    const serial = cli.state("td-dry").serial;
-    const r = await cli.run(["teardown", "--name", "td-dry", "--dry-run", "--json"]);
+    expect((await h.cli.up("td-dry")).code).toBe(0);
+    const serial = h.cli.state("td-dry").serial;
+    const r = await h.cli.run(["teardown", "--name", "td-dry", "--dry-run", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.plan.map((c: { key: string }) => c.key).sort()).toEqual([...NODE_KEYS].sort());
     expect(r.json.plan.every((c: { action: string }) => c.action === "delete")).toBe(true);
-    expect(cli.state("td-dry").serial).toBe(serial);
-    await expectOneStack(cli, "td-dry");
+    expect(h.cli.state("td-dry").serial).toBe(serial);
+    await expectOneStack(h.cli, "td-dry");
   });
 });

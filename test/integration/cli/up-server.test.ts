@@ -8,27 +8,10 @@ import {
 } from "@aws-sdk/client-ec2";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { resetMoto } from "../../support/moto.js";
-import { tempHome } from "../../support/temp-home.js";
-import { useMoto } from "../aws/harness.js";
-import { Cli, counts, expectOneStack, FULL_STACK, inventory, NODE_KEYS } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useCliHarness, counts, expectOneStack, FULL_STACK, inventory, NODE_KEYS } from "./helpers.js";
 
-const url = inject("motoEndpoint");
-let restoreEnv: () => void;
-let t: ReturnType<typeof tempHome>;
-let cli: Cli;
-
-beforeAll(async () => {
-  restoreEnv = useMoto(url);
-  await resetMoto(url);
-});
-afterAll(() => restoreEnv());
-beforeEach(() => {
-  t = tempHome("pilot-cli-it-");
-  cli = new Cli(url, t.home);
-});
-afterEach(() => t.cleanup());
+const h = useCliHarness("pilot-cli-it-");
 
 /**
  * Deletes the apps security group the way real AWS allows: first the
@@ -47,41 +30,41 @@ async function deleteAppsGroup(ec2: EC2Client, ids: Record<string, string | unde
 
 describe("pilot up-server (aws, moto)", () => {
   it("creates the whole stack, records every node, and prints one JSON document without secrets", async () => {
-    const r = await cli.up("up-create", ["--json"]);
+    const r = await h.cli.up("up-create", ["--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json, "stdout is exactly one JSON document").toBeDefined();
     expect(r.json).toMatchObject({ ok: true, command: "up-server", stack: "up-create" });
     expect(r.json.plan.map((c: { action: string }) => c.action)).toEqual(NODE_KEYS.map(() => "create"));
     expect(Object.keys(r.json.resources).sort()).toEqual([...NODE_KEYS].sort());
 
-    await expectOneStack(cli, "up-create");
-    const state = cli.state("up-create");
+    await expectOneStack(h.cli, "up-create");
+    const state = h.cli.state("up-create");
     expect(state.secrets.dbPassword).toMatch(/^[A-Za-z0-9]{32}$/);
-    // cli.run already checked stdout and stderr for the password; the JSON ids match state too.
+    // h.cli.run already checked stdout and stderr for the password; the JSON ids match state too.
     for (const [key, res] of Object.entries(r.json.resources as Record<string, { id: string }>)) expect(res.id).toBe(state.resources[key].id);
   });
 
   it("changes nothing on a second run: same ids, all kept, moto unchanged", async () => {
-    expect((await cli.up("up-again")).code).toBe(0);
-    const ids = cli.ids("up-again");
+    expect((await h.cli.up("up-again")).code).toBe(0);
+    const ids = h.cli.ids("up-again");
     const before = await inventory("up-again");
 
-    const r = await cli.up("up-again", ["--json"]);
+    const r = await h.cli.up("up-again", ["--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.plan.filter((c: { action: string }) => c.action !== "keep")).toEqual([]);
-    expect(cli.ids("up-again")).toEqual(ids);
+    expect(h.cli.ids("up-again")).toEqual(ids);
     expect(await inventory("up-again")).toEqual(before);
     // No create, update or delete event at all.
     expect(r.json.events.filter((e: { type: string; action?: string }) => e.type === "start" && e.action !== "keep")).toEqual([]);
   });
 
   it("re-creates resources deleted out of band (apps security group, Elastic IP) and keeps the rest", async () => {
-    expect((await cli.up("up-drift")).code).toBe(0);
-    const ids = cli.ids("up-drift");
+    expect((await h.cli.up("up-drift")).code).toBe(0);
+    const ids = h.cli.ids("up-drift");
     const ec2 = new EC2Client({ region: "us-east-1" });
     try {
       await deleteAppsGroup(ec2, ids);
-      const eip = cli.state("up-drift").resources.eip.out as { associationId: string };
+      const eip = h.cli.state("up-drift").resources.eip.out as { associationId: string };
       await ec2.send(new DisassociateAddressCommand({ AssociationId: eip.associationId }));
       await ec2.send(new ReleaseAddressCommand({ AllocationId: ids.eip }));
     } finally {
@@ -89,7 +72,7 @@ describe("pilot up-server (aws, moto)", () => {
     }
     expect(counts(await inventory("up-drift"))).toMatchObject({ securityGroup: 2, eip: 0 });
 
-    const r = await cli.up("up-drift", ["--json"]);
+    const r = await h.cli.up("up-drift", ["--json"]);
     expect(r.code, r.stderr).toBe(0);
     const changed = Object.fromEntries(
       (r.json.plan as { key: string; action: string; reason: string }[]).filter((c) => c.action !== "keep").map((c) => [c.key, c.action]),
@@ -99,52 +82,52 @@ describe("pilot up-server (aws, moto)", () => {
     const done = (r.json.events as { type: string; key: string; action?: string }[]).filter((e) => e.type === "done" && e.action !== "keep");
     expect(Object.fromEntries(done.map((e) => [e.key, e.action]))).toEqual({ "sg-apps": "create", eip: "create", "sg-db": "update" });
 
-    const after = cli.ids("up-drift");
+    const after = h.cli.ids("up-drift");
     expect(after["sg-apps"]).not.toBe(ids["sg-apps"]);
     expect(after.eip).not.toBe(ids.eip);
     for (const key of NODE_KEYS.filter((k) => k !== "sg-apps" && k !== "eip")) expect(after[key], key).toBe(ids[key]);
-    await expectOneStack(cli, "up-drift");
+    await expectOneStack(h.cli, "up-drift");
     // The new address points at the same server.
-    expect((cli.state("up-drift").resources.eip.out as { instanceId: string }).instanceId).toBe(ids.server);
-    const sgDb = cli.state("up-drift").resources["sg-db"].out as { ingress: string[] };
+    expect((h.cli.state("up-drift").resources.eip.out as { instanceId: string }).instanceId).toBe(ids.server);
+    const sgDb = h.cli.state("up-drift").resources["sg-db"].out as { ingress: string[] };
     expect(sgDb.ingress).toContain(`tcp:5432:sg:${after["sg-apps"]}`);
     expect(sgDb.ingress.join(",")).not.toContain(ids["sg-apps"]!);
   });
 
   it("--dry-run on a new stack writes no state and creates nothing", async () => {
-    const r = await cli.up("up-dry", ["--dry-run", "--json"]);
+    const r = await h.cli.up("up-dry", ["--dry-run", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ ok: true, dryRun: true });
     expect(r.json.plan.map((c: { action: string }) => c.action)).toEqual(NODE_KEYS.map(() => "create"));
-    const dir = join(t.home, "stacks", "up-dry");
+    const dir = join(h.home, "stacks", "up-dry");
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     const inv = await inventory("up-dry");
     expect(Object.values(inv).flat()).toEqual([]);
   });
 
   it("--dry-run on a drifted stack shows the create, changes nothing and keeps the serial", async () => {
-    expect((await cli.up("up-drydrift")).code).toBe(0);
-    const ids = cli.ids("up-drydrift");
+    expect((await h.cli.up("up-drydrift")).code).toBe(0);
+    const ids = h.cli.ids("up-drydrift");
     const ec2 = new EC2Client({ region: "us-east-1" });
     try {
       await deleteAppsGroup(ec2, ids);
     } finally {
       ec2.destroy();
     }
-    const serial = cli.state("up-drydrift").serial;
+    const serial = h.cli.state("up-drydrift").serial;
     const before = await inventory("up-drydrift");
 
-    const r = await cli.up("up-drydrift", ["--dry-run", "--json"]);
+    const r = await h.cli.up("up-drydrift", ["--dry-run", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const apps = r.json.plan.find((c: { key: string }) => c.key === "sg-apps");
     expect(apps).toMatchObject({ action: "create", reason: "deleted outside Pilot" });
-    expect(cli.state("up-drydrift").serial).toBe(serial);
-    expect(cli.ids("up-drydrift")).toEqual(ids);
+    expect(h.cli.state("up-drydrift").serial).toBe(serial);
+    expect(h.cli.ids("up-drydrift")).toEqual(ids);
     expect(await inventory("up-drydrift")).toEqual(before);
     expect(counts(before)).toEqual({ ...FULL_STACK, securityGroup: 2 });
 
     // The human form says so too.
-    const human = await cli.up("up-drydrift", ["--dry-run"]);
+    const human = await h.cli.up("up-drydrift", ["--dry-run"]);
     expect(human.code).toBe(0);
     expect(human.stderr).toMatch(/\+\s+sg-apps\s+aws\.ec2\.security-group\s+create: deleted outside Pilot/);
     expect(human.stdout).toMatch(/Dry run: nothing was changed/);
