@@ -113,7 +113,7 @@ export function createLocalProvider(ctx: ProviderContext, cli: DockerCli = creat
 
     isRetryableDelete(err) {
       // A network still has endpoints for a moment after its containers go.
-      return /has active endpoints|is in use|being removed/i.test(String((err as Error)?.message ?? err));
+      return /has active endpoints|being removed/i.test(String((err as Error)?.message ?? err));
     },
   };
 }
