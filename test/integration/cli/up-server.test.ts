@@ -34,6 +34,9 @@ describe("pilot up-server (aws, moto)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json, "stdout is exactly one JSON document").toBeDefined();
     expect(r.json).toMatchObject({ ok: true, command: "up-server", stack: "up-create" });
+    // stderr carries the progress and nothing stray: the SDK's Node-version notice is filtered.
+    expect(r.stderr).not.toMatch(/Warning|\(node:\d+\)/);
+    expect(r.stderr).toMatch(/^Acting as arn:aws:/m);
     expect(r.json.plan.map((c: { action: string }) => c.action)).toEqual(NODE_KEYS.map(() => "create"));
     expect(Object.keys(r.json.resources).sort()).toEqual([...NODE_KEYS].sort());
 
