@@ -162,14 +162,18 @@ export async function serverHealthFor(
   }
 }
 
-/** `pilot server --ssh`: OpenSSH with the stack's key and pinned host key; returns its exit code. */
-export async function openShell(ctx: CommandContext, access: ServerAccess, state: StackState): Promise<number> {
+/**
+ * `pilot server --ssh [-- CMD...]`: OpenSSH with the stack's key and pinned
+ * host key, a shell or the one command given; returns its exit code.
+ */
+export async function openShell(ctx: CommandContext, access: ServerAccess, state: StackState, command: string[] = []): Promise<number> {
   if (access.via === "local") throw new UsageError("The local provider's server runs on this machine: there is nothing to SSH into.", "Use `docker exec -it pilot-<stack>-waypoint-server sh` instead.");
   if (!state.server.hostKeyFingerprint) {
     throw new PilotError("Pilot has not contacted the server yet, so its host key is not pinned.", { hint: "Run `pilot up-server` first; it pins the key." });
   }
-  const { sshCommandArgs } = await import("../bootstrap/index.js");
-  const [cmd, ...args] = sshCommandArgs(access, ctx.stackDir);
+  const { sshCommandArgs, shellJoin } = await import("../bootstrap/index.js");
+  // ssh hands the remote side one string for its shell: quote each word so it arrives as given.
+  const [cmd, ...args] = [...sshCommandArgs(access, ctx.stackDir), ...(command.length ? [shellJoin(command)] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: "inherit" });
     child.on("error", (err) => reject(new PilotError(`Could not start ssh: ${err.message}.`, { hint: "Install an OpenSSH client." })));

@@ -5,7 +5,7 @@ import { buildContext } from "./context.js";
 import { loadStack } from "./load-stack.js";
 
 export default defineCommand({
-  meta: { name: "server", description: "Connection details: --db, --ui, --token, or --ssh to open a shell" },
+  meta: { name: "server", description: "Connection details: --db, --ui, --token, or --ssh to open a shell (--ssh -- CMD runs one command)" },
   args: {
     ...commonArgs,
     db: { type: "boolean", description: "Print the database connection details (includes the password)" },
@@ -13,7 +13,10 @@ export default defineCommand({
     token: { type: "boolean", description: "Print the Waypoint token" },
     ssh: { type: "boolean", description: "Open a shell on the server (host key pinned)" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
+    const dashes = rawArgs.indexOf("--");
+    const remoteCommand = dashes >= 0 ? rawArgs.slice(dashes + 1) : [];
+    if (remoteCommand.length > 0 && !args.ssh) throw new UsageError("A command after -- needs --ssh.", "Run `pilot server --ssh -- CMD`.");
     const chosen = (["db", "ui", "token", "ssh"] as const).filter((k) => args[k]);
     if (chosen.length !== 1) throw new UsageError("Choose exactly one of --db, --ui, --token or --ssh.");
     const ctx = buildContext("server", args);
@@ -46,7 +49,7 @@ export default defineCommand({
         return;
       }
       const { openShell } = await import("./bootstrap-stack.js");
-      process.exitCode = await openShell(ctx, access, state);
+      process.exitCode = await openShell(ctx, access, state, remoteCommand);
     } finally {
       provider.close?.();
       ctx.ui.close();

@@ -83,6 +83,13 @@ describe("pilot up-server --provider aws, bootstrapped over SSH", () => {
     expect(r.json.server).toMatchObject({ ok: true, server: "running, answering", runner: "running" });
   });
 
+  it("server --ssh runs a command on the server with the pinned key", async () => {
+    const r = await runCli(["server", "--ssh", "--name", stack, "--", "echo", "hello from", "$(hostname)"], env);
+    expect(r.code, r.stderr).toBe(0);
+    // Each word arrives as given: the remote shell expands nothing.
+    expect(r.stdout).toBe("hello from $(hostname)\n");
+  });
+
   it("refuses to bootstrap when the server's host key changed, and accepts it when told", async () => {
     await sshd.restart({ newHostKey: true });
     const refused = await up();
@@ -92,6 +99,9 @@ describe("pilot up-server --provider aws, bootstrapped over SSH", () => {
     const accepted = await up("--accept-new-host-key");
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(state().server.hostKeyFingerprint).toBe(sshd.fingerprint());
+    // OpenSSH, too, trusts only the newly pinned key.
+    const ssh = await runCli(["server", "--ssh", "--name", stack, "--", "true"], env);
+    expect(ssh.code, ssh.stderr).toBe(0);
   });
 
   it("teardown removes every resource from the account", async () => {

@@ -98,6 +98,17 @@ describe("pilot up-server --provider local", () => {
     expect(out.trim()).toBe("42");
   });
 
+  it("server --token and --ui give the token in state and the loopback UI address", async () => {
+    const token = await runCli(["server", "--token", "--name", stack, "--json"], env);
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.json.token).toBe(JSON.parse(readFileSync(join(stackDir(), "state.json"), "utf8")).secrets.waypointToken);
+    const ui = await runCli(["server", "--ui", "--name", stack, "--json"], env);
+    expect(ui.json).toMatchObject({ ok: true, url: "https://127.0.0.1:9702", caCertificate: join(stackDir(), "tls", "ca.pem") });
+    const ssh = await runCli(["server", "--ssh", "--name", stack], env);
+    expect(ssh.code).toBe(2);
+    expect(ssh.stderr).toMatch(/nothing to SSH into/);
+  });
+
   it("a container removed out of band is restored by the next run", async () => {
     docker("rm", "-f", name("waypoint-runner"));
     docker("rm", "-f", name("postgres"));
