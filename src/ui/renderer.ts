@@ -129,7 +129,8 @@ class HumanRenderer extends BaseRenderer {
       case "start":
         if (event.action === "keep") return;
         this.#active.set(event.key, { since: Date.now(), status: `${event.action === "check" ? "checking" : event.action + "…"}`, action: event.action });
-        if (!this.#tty) this.#write(`  ${event.key}: ${event.action}…`);
+        // A check that passes is silent; the step only shows up (as progress) if it must act.
+        if (!this.#tty && event.action !== "check") this.#write(`  ${event.key}: ${event.action}…`);
         else {
           this.#erase();
           this.#draw();
@@ -145,7 +146,7 @@ class HumanRenderer extends BaseRenderer {
       case "done": {
         const a = this.#active.get(event.key);
         this.#active.delete(event.key);
-        if (event.action === "keep") return;
+        if (event.action === "keep" || event.action === "check") return;
         const verb = { create: "created", update: "updated", replace: "replaced", delete: "deleted", adopt: "adopted", check: "ok", keep: "kept" }[event.action];
         // A delete's last word can matter after the live line is gone ("final snapshot X kept").
         const last = event.action === "delete" && a && !a.status.endsWith("…") ? ` — ${a.status}` : "";
