@@ -1,5 +1,4 @@
-import { EXIT_FAILED } from "../errors.js";
-import { UsageError } from "../errors.js";
+import { EXIT_FAILED, PilotError, UsageError } from "../errors.js";
 import { checkStackName, pilotHome, stackDir } from "../state/paths.js";
 import { StateStore } from "../state/store.js";
 import { createRenderer, type Renderer } from "../ui/renderer.js";
@@ -57,7 +56,7 @@ export async function requireConsent(ctx: CommandContext, yes: boolean | undefin
     throw new UsageError(`${question.replace(/\?$/, "")}: this needs confirmation.`, "Run it again with --yes (no terminal to ask on).");
   }
   if (!(await confirm(question))) {
-    throw new UsageError("Cancelled; nothing was changed.");
+    throw new PilotError("Cancelled; nothing was changed.");
   }
 }
 
