@@ -6,7 +6,7 @@ export { createVolumes } from "./volumes.js";
 export { uploadTls } from "./tls-files.js";
 export { startServer, serverArgs, serverConfigHash } from "./server-container.js";
 export { waitForServer } from "./server-ready.js";
-export { takeBootstrapToken, parseBootstrapToken } from "./bootstrap-token.js";
+export { takeBootstrapToken, parseBootstrapToken, KEEP_TOKEN_SCRIPT, TOKEN_FILE } from "./bootstrap-token.js";
 export { startRunner, runnerArgs, runnerConfigHash } from "./runner-container.js";
 export { adoptRunner } from "./runner-adopt.js";
 export { setRunnerProfile } from "./runner-profile.js";

@@ -37,6 +37,11 @@ export function waypointAnonymous(ctx: StepContext, args: string[]): Command {
   return cmd(docker(ctx, "exec", ...clientEnv(), ctx.names.serverContainer, "waypoint", ...args));
 }
 
+/** A fixed shell line in the server container, with the client environment and "$@" = args. */
+export function waypointScript(ctx: StepContext, script: string, args: string[]): Command {
+  return cmd(docker(ctx, "exec", ...clientEnv(), ctx.names.serverContainer, "sh", "-c", script, "waypoint", ...args));
+}
+
 /** `waypoint ARGS` in the server container, authenticated with the token passed on stdin. */
 export function waypointWithToken(ctx: StepContext, token: string, args: string[]): Command {
   return cmd(

@@ -1,0 +1,69 @@
+/**
+ * A Waypoint server hands out its first token once. A Pilot that dies right
+ * after the server printed it, before the state write, must get the same
+ * token back on the next run: the server keeps a copy in its own volume.
+ * Runs the real steps on this machine's Docker engine (LocalExecutor) with
+ * the stand-in Waypoint image.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootstrapServer, LocalExecutor, type BootstrapOptions } from "../../../src/bootstrap/index.js";
+import { buildStandinImages, cleanupDocker, docker, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { freePort } from "../../support/sshd.js";
+
+const s = uniqueSuffix();
+const names = {
+  network: `pilot-tok-${s}`, serverContainer: `waypoint-server-tok-${s}`, runnerContainer: `waypoint-runner-tok-${s}`,
+  serverVolume: `waypoint-server-tok-${s}`, runnerVolume: `waypoint-runner-tok-${s}`, runnerId: `pilot-runner-tok-${s}`, profileName: `pilot-docker-tok-${s}`,
+};
+let stackDir: string;
+let image: string;
+let ports: { grpc: number; http: number; bindHost: string };
+
+beforeAll(async () => {
+  requireDocker();
+  image = buildStandinImages().waypoint;
+  stackDir = mkdtempSync(join(tmpdir(), "pilot-e2e-token-"));
+  ports = { grpc: await freePort(), http: await freePort(), bindHost: "127.0.0.1" };
+});
+afterAll(() => {
+  cleanupDocker({ containers: [names.runnerContainer, names.serverContainer], networks: [names.network], volumes: [names.serverVolume, names.runnerVolume] });
+  rmSync(stackDir, { recursive: true, force: true });
+});
+
+const options = (saveToken: (t: string) => Promise<void>): BootstrapOptions => ({
+  exec: new LocalExecutor(),
+  target: "local",
+  serverAddresses: ["127.0.0.1"],
+  tlsDir: join(stackDir, "tls"),
+  waypointImage: image,
+  token: undefined,
+  saveToken,
+  emit: () => {},
+  names,
+  ports,
+});
+
+describe("the bootstrap token survives a crash before the state write", () => {
+  it("the next run gets the same token back from the server", async () => {
+    let handedOut: string | undefined;
+    await expect(
+      bootstrapServer(
+        options(async (t) => {
+          handedOut = t;
+          throw new Error("killed before the state write");
+        }),
+      ),
+    ).rejects.toThrow(/killed before the state write/);
+    expect(handedOut).toBeTruthy();
+
+    const saved: string[] = [];
+    const res = await bootstrapServer(options(async (t) => void saved.push(t)));
+    expect(saved).toEqual([handedOut]);
+    expect(res.applied).toContain("runner");
+    // The copy is readable by the server's own user only.
+    expect(docker("exec", names.serverContainer, "stat", "-c", "%a", "/data/pilot-bootstrap-token").trim()).toBe("600");
+  });
+});
