@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, chmodSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
+import { writeFileAtomic } from "../atomic-write.js";
 import { PilotError } from "../errors.js";
 import { acquireLock, type Lock } from "./lock.js";
 import { migrate } from "./migrations.js";
@@ -28,26 +29,6 @@ export function validateState(data: unknown): string | undefined {
   return validate(data);
 }
 
-/** Writes a file atomically: temp file, fsync, rename, fsync the folder. Mode 0600. */
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
-  try {
-    const dfd = openSync(dirname(file), "r");
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    /* some file systems refuse fsync on folders; the rename is still atomic */
-  }
-}
 
 /**
  * One stack's state file, `$PILOT_HOME/stacks/<name>/state.json`.

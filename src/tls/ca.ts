@@ -2,10 +2,11 @@
 // metadata polyfill loaded before x509 itself is evaluated.
 import "reflect-metadata";
 import { randomBytes, webcrypto } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
+import { writeFileAtomic } from "../atomic-write.js";
 import { PilotError } from "../errors.js";
 import { SIGNING, exportKeyPem, generateKeyPair, importKeyPem } from "./pem.js";
 
@@ -40,12 +41,6 @@ export interface StackTls {
   issuedCert: boolean;
 }
 
-function writeSecretFile(path: string, text: string, mode: number): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
 
 function serial(): string {
   // Positive 128-bit serial (top bit clear, RFC 5280 §4.1.2.2).
@@ -146,8 +141,8 @@ export async function ensureStackTls(dir: string, names: string[], now = new Dat
   let createdCa = false;
   if (!existsSync(p.caCert) || !existsSync(p.caKey)) {
     const ca = await createCa(now);
-    writeSecretFile(p.caKey, ca.keyPem, 0o600);
-    writeSecretFile(p.caCert, ca.certPem, 0o644);
+    writeFileAtomic(p.caKey, ca.keyPem, 0o600);
+    writeFileAtomic(p.caCert, ca.certPem, 0o644);
     createdCa = true;
   }
   const caPem = readFileSync(p.caCert, "utf8");
@@ -164,8 +159,8 @@ export async function ensureStackTls(dir: string, names: string[], now = new Dat
   if (createdCa || !existsSync(p.serverCert) || !existsSync(p.serverKey) || !(await isReusable(readFileSync(p.serverCert, "utf8"), ca, sans, now))) {
     const caKey = await importKeyPem(readFileSync(p.caKey, "utf8"));
     const cert = await issueServerCert(ca, caKey, ordered, now);
-    writeSecretFile(p.serverKey, cert.keyPem, 0o600);
-    writeSecretFile(p.serverCert, cert.certPem, 0o644);
+    writeFileAtomic(p.serverKey, cert.keyPem, 0o600);
+    writeFileAtomic(p.serverCert, cert.certPem, 0o644);
     issuedCert = true;
   }
   return {
