@@ -33,11 +33,17 @@ export function createRenderer(opts: RendererOptions): Renderer {
 
 const SYMBOL: Record<string, string> = { create: "+", keep: "=", update: "~", replace: "-/+", delete: "-" };
 
-/** The plan as aligned human lines: "+ vpc  aws.ec2.vpc  not yet created". */
+/**
+ * The plan as aligned human lines ("+ vpc  aws.ec2.vpc  create: not yet
+ * created"), changes only: what stays as it is goes into the count, as in
+ * Terraform's "No changes".
+ */
 export function formatPlan(changes: PlannedChange[]): string[] {
-  const w = Math.max(0, ...changes.map((c) => c.key.length));
-  const t = Math.max(0, ...changes.map((c) => c.type.length));
-  const lines = changes.map(
+  const changing = changes.filter((c) => c.action !== "keep");
+  if (changing.length === 0) return [`No changes: all ${changes.length} resources are up to date.`];
+  const w = Math.max(0, ...changing.map((c) => c.key.length));
+  const t = Math.max(0, ...changing.map((c) => c.type.length));
+  const lines = changing.map(
     (c) => `  ${(SYMBOL[c.action] ?? "?").padEnd(3)} ${c.key.padEnd(w)}  ${c.type.padEnd(t)}  ${c.action}: ${c.reason}`,
   );
   const count = (a: string) => changes.filter((c) => c.action === a).length;

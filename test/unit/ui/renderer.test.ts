@@ -12,17 +12,22 @@ function capture() {
 }
 
 describe("formatPlan", () => {
-  it("aligns one line per change and counts the actions", () => {
+  it("aligns one line per change, leaves out what is kept, and counts the actions", () => {
     const lines = formatPlan([
       { key: "vpc", type: "aws.ec2.vpc", action: "keep", reason: "up to date" },
       { key: "sg-server", type: "aws.ec2.security-group", action: "update", reason: "ingress changed" },
       { key: "db", type: "aws.rds.instance", action: "create", reason: "deleted outside Pilot" },
     ]);
     expect(lines).toEqual([
-      "  =   vpc        aws.ec2.vpc             keep: up to date",
       "  ~   sg-server  aws.ec2.security-group  update: ingress changed",
       "  +   db         aws.rds.instance        create: deleted outside Pilot",
       "Plan: 1 to create, 1 to update, 0 to replace, 0 to delete, 1 unchanged.",
+    ]);
+  });
+
+  it("says so in one line when nothing changes", () => {
+    expect(formatPlan([{ key: "vpc", type: "aws.ec2.vpc", action: "keep", reason: "up to date" }])).toEqual([
+      "No changes: all 1 resources are up to date.",
     ]);
   });
 });
