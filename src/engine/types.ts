@@ -92,3 +92,22 @@ export type EngineEvent =
   | { type: "log"; level: "info" | "warn"; message: string };
 
 export type EmitFn = (event: EngineEvent) => void;
+
+/**
+ * One object in the cloud (or on the Docker engine) that carries this stack's
+ * tags/labels (`pilot:stack=<name>`), or its deterministic name where a kind
+ * takes no tag filter. Whether it is an orphan is decided against state by the
+ * caller, not by the provider.
+ */
+export interface TaggedResource {
+  /** The kind's type ("aws.ec2.subnet"), so that kind's delete() can remove it. */
+  type: string;
+  /** The id a kind uses for it (as state would record it). */
+  id: string;
+  out?: Record<string, unknown>;
+  /** Its lineage tag (`pilot:stack-id`) and node key tag (`pilot:key`), when it has them. */
+  lineage?: string;
+  key?: string;
+  /** Objects it uses, which may only be deleted after it (a subnet uses its VPC; an instance its subnet and groups). */
+  uses: { type: string; id: string }[];
+}

@@ -1,4 +1,4 @@
-import type { EmitFn, ResourceKind, StackNode } from "../engine/types.js";
+import type { EmitFn, ResourceKind, StackNode, TaggedResource } from "../engine/types.js";
 import type { StateStore } from "../state/store.js";
 import type { ProviderName, StackState } from "../state/schema.js";
 
@@ -33,6 +33,9 @@ export interface DatabaseInfo {
   passwordSecret: string;
 }
 
+
+export type { TaggedResource };
+
 /** Raw command-line flags passed to a provider, already checked for unknown names. */
 export type ProviderFlags = Record<string, unknown> & { allowCidr?: string[] };
 
@@ -58,6 +61,13 @@ export interface Provider<Settings extends Record<string, unknown> = Record<stri
   databaseInfo(state: StackState): DatabaseInfo | undefined;
   /** Errors worth retrying while deleting (dependency still attached, resource busy). */
   isRetryableDelete(err: unknown): boolean;
+  /**
+   * Everything that carries this stack's name tag, whatever its lineage, in
+   * the settings' region: what `pilot teardown --orphans` compares with state
+   * (undefined when the state file is lost). Read-only. Optional: a provider
+   * without it does not support --orphans.
+   */
+  findTagged?(settings: Settings, state: StackState | undefined): Promise<TaggedResource[]>;
   /** Frees SDK clients (sockets) so the process can exit. */
   close?(): void;
 }

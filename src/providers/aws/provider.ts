@@ -22,6 +22,7 @@ import { instanceKind, type InstanceSpec } from "./instance.js";
 import { instanceProfileKind, type InstanceProfileSpec } from "./instance-profile.js";
 import { internetGatewayKind, type InternetGatewaySpec } from "./internet-gateway.js";
 import { keyPairKind, type KeyPairSpec } from "./key-pair.js";
+import { findTaggedAws } from "./orphans.js";
 import { routeTableKind, type RouteTableSpec } from "./route-table.js";
 import { securityGroupKind, type SecurityGroupSpec } from "./security-group.js";
 import { ec2AssumeRolePolicy, serverPolicy } from "./server-policy.js";
@@ -297,6 +298,14 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
 
     isRetryableDelete(err) {
       return isErrorCode(err, ...RETRYABLE_DELETE);
+    },
+
+    findTagged(settings, state) {
+      return findTaggedAws(kindEnv(settings), ctx.stack, {
+        // IAM is global: the state's lineage counts as "in this region" only if its stack lives here.
+        homeLineage: state && state.settings.region === settings.region ? state.lineage : undefined,
+        warn: (message) => ctx.emit({ type: "log", level: "warn", message }),
+      });
     },
 
     close() {

@@ -5,6 +5,7 @@ import type { StackState } from "../../state/schema.js";
 import type { Provider, ProviderContext, ProviderFlags } from "../types.js";
 import { createDockerCli, localName, type DockerCli } from "./docker.js";
 import { networkKind } from "./network.js";
+import { findTaggedLocal } from "./orphans.js";
 import { postgresKind } from "./postgres.js";
 import { volumeKind } from "./volume.js";
 
@@ -114,6 +115,10 @@ export function createLocalProvider(ctx: ProviderContext, cli: DockerCli = creat
     isRetryableDelete(err) {
       // A network still has endpoints for a moment after its containers go.
       return /has active endpoints|being removed/i.test(String((err as Error)?.message ?? err));
+    },
+
+    findTagged() {
+      return findTaggedLocal(cli, ctx.stack);
     },
   };
 }
