@@ -40,6 +40,9 @@ export default defineCommand({
         `Use another --name for a second stack, or run \`pilot teardown --name ${ctx.stack}\` first.`,
       );
     }
+    if (providerName !== "local" && args["postgres-image"] !== undefined) {
+      throw new UsageError("--postgres-image applies to --provider local only.", "On AWS the database is RDS; drop the flag.");
+    }
     const emit = ctx.ui.emit.bind(ctx.ui);
     const provider = await loadProvider(providerName, { stack: ctx.stack, stackDir: ctx.stackDir, env: ctx.env, emit });
     try {

@@ -189,6 +189,8 @@ class JsonRenderer extends BaseRenderer {
   emit(event: EngineEvent): void {
     this.#events.push(event);
     if (event.type === "log") this.info(event.message);
+    // Failures reach stderr too, so a script that only shows stderr still says what broke.
+    if (event.type === "failed") this.info(`failed: ${event.key}: ${event.error}`);
   }
   result(data: Record<string, unknown>): void {
     const doc = { command: this.opts.command, stack: this.opts.stack, ...data, events: this.#events };

@@ -98,7 +98,7 @@ describe("crash safety (aws, moto)", () => {
       const stack = `crash-kill${i}`;
       reached.push(await upKilledAt(stack, serial));
       const r = await h.cli.up(stack, ["--json"]);
-      expect(r.code, `${stack}: ${r.stderr}`).toBe(0);
+      expect(r.code, `${stack}: ${r.stderr}\n${r.stdout}`).toBe(0);
       await expectOneStack(h.cli, stack);
     }
     // Most kills landed mid-run (a run that finished first proves nothing, but is no failure either).

@@ -61,6 +61,12 @@ describe("pilot CLI", () => {
     expectShortError(r.stderr);
   });
 
+  it("refuses a flag that belongs to another provider", async () => {
+    const r = await runCli(["up-server", "--provider", "aws", "--postgres-image", "postgres:16"], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--postgres-image applies to --provider local only/);
+  });
+
   it("asks for a provider on a new stack", async () => {
     const r = await runCli(["up-server"], env());
     expect(r.code).toBe(2);

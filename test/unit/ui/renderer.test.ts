@@ -45,7 +45,7 @@ describe("renderers", () => {
     expect(doc).toMatchObject({ command: "up-server", stack: "s", ok: false, token: "[redacted]" });
     expect(doc.events[0].error).toBe("InvalidParameterValue: password [redacted] is too short");
     expect(out.text() + err.text()).not.toContain("hunter2-password");
-    expect(err.text()).toBe("note [redacted]\n");
+    expect(err.text()).toBe("failed: db: InvalidParameterValue: password [redacted] is too short\nnote [redacted]\n");
   });
 
   it("the human renderer keeps a delete's last status on its done line", () => {
