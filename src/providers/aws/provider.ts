@@ -8,6 +8,7 @@ import { randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ssh2 from "ssh2";
+import { writeFileAtomic } from "../../atomic-write.js";
 import type { ResourceKind, StackNode } from "../../engine/types.js";
 import { PilotError, wrapError } from "../../errors.js";
 import { Secret } from "../../secret.js";
@@ -335,9 +336,34 @@ export function ensureSshKey(path: string, stack: string): void {
     }
     return;
   }
-  const pair = sshUtils.generateKeyPairSync("ed25519", { comment: `pilot-${stack}` });
+  const pair = generateEd25519(`pilot-${stack}`);
   // "wx": never overwrite a key another process wrote in the meantime.
   writeFileSync(path, pair.private, { mode: 0o600, flag: "wx" });
   chmodSync(path, 0o600);
-  writeFileSync(`${path}.pub`, `${pair.public.trim()}\n`, { mode: 0o644 });
+  writeFileAtomic(`${path}.pub`, `${pair.public.trim()}\n`, 0o644);
+}
+
+/**
+ * True when an OpenSSH "ssh-ed25519" public key line holds a 32-byte key:
+ * the blob is string("ssh-ed25519") then string(key), 4 + 11 + 4 + 32 bytes.
+ */
+export function isWellFormedEd25519(publicKey: string): boolean {
+  const [type, base64] = publicKey.trim().split(/\s+/);
+  if (type !== "ssh-ed25519" || !base64) return false;
+  const blob = Buffer.from(base64, "base64");
+  return blob.length === 51 && blob.readUInt32BE(0) === 11 && blob.readUInt32BE(15) === 32;
+}
+
+/**
+ * An ed25519 key pair in OpenSSH format. ssh2 drops a leading zero byte of
+ * the public key (about one key in 256), which EC2 rightly refuses as
+ * malformed ("InvalidKeyPair.Format"); such a pair is thrown away and
+ * another made.
+ */
+export function generateEd25519(comment: string, generate = () => sshUtils.generateKeyPairSync("ed25519", { comment })) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pair = generate();
+    if (isWellFormedEd25519(pair.public)) return pair;
+  }
+  throw new PilotError("Could not generate a well-formed ed25519 SSH key.", { hint: "Run the command again." });
 }

@@ -50,6 +50,8 @@ export class Cli {
   async run(args: string[], extra: NodeJS.ProcessEnv = {}, opts: Parameters<typeof runCli>[2] = {}): Promise<CliResult> {
     const r = await runCli(args, this.env(extra), opts);
     this.expectNoSecret(r, args);
+    // Many tests assert only the exit code: keep what a failed run said next to the failure.
+    if (r.code !== 0 && r.code !== null) console.error(`pilot ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.json ? "" : r.stdout}`);
     return r;
   }
 
