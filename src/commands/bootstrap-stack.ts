@@ -6,19 +6,14 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { PilotError, UsageError } from "../errors.js";
+import { checkImageRef } from "../image-ref.js";
 import type { Provider, ServerAccess } from "../providers/types.js";
 import type { StackState } from "../state/schema.js";
 import type { CommandContext } from "./context.js";
 
-export const DEFAULT_WAYPOINT_IMAGE = "hashicorp/waypoint:0.11.4";
-const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
-
 /** Checks a --waypoint-image value before anything runs. */
 export function checkWaypointImage(value: string): string {
-  if (!IMAGE_REF.test(value)) {
-    throw new UsageError(`Invalid image reference "${value}" for --waypoint-image.`, "Use a Docker image name such as hashicorp/waypoint:0.11.4.");
-  }
-  return value;
+  return checkImageRef("waypoint-image", value, "hashicorp/waypoint:0.11.4");
 }
 
 /**
@@ -93,7 +88,7 @@ export async function bootstrapStack(
       ...where,
       serverAddresses: [access.publicAddress],
       tlsDir,
-      waypointImage: String(settings.waypointImage ?? DEFAULT_WAYPOINT_IMAGE),
+      waypointImage: String(settings.waypointImage ?? b.DEFAULT_WAYPOINT_IMAGE),
       token: state.secrets.waypointToken,
       saveToken: async (token) => {
         ctx.ui.addSecrets([token]);

@@ -60,9 +60,11 @@ export default defineCommand({
         stored?.settings as never,
       );
       // The server image is the bootstrap's business, the same on every provider.
-      const { checkWaypointImage, DEFAULT_WAYPOINT_IMAGE } = await import("./bootstrap-stack.js");
-      const waypointImage = checkWaypointImage(args["waypoint-image"] ?? (stored?.settings.waypointImage as string) ?? DEFAULT_WAYPOINT_IMAGE);
-      const settings = { ...providerSettings, waypointImage };
+      const { checkWaypointImage } = await import("./bootstrap-stack.js");
+      // Unset means the bootstrap's default image (src/bootstrap), decided when it runs.
+      const chosenImage = args["waypoint-image"] ?? (stored?.settings.waypointImage as string | undefined);
+      const waypointImage = chosenImage === undefined ? undefined : checkWaypointImage(chosenImage);
+      const settings = waypointImage ? { ...providerSettings, waypointImage } : providerSettings;
       const lock = ctx.store.lock("up-server");
       if (lock.reclaimed) ctx.ui.warn(`Took over a lock left by pid ${lock.reclaimed.pid}, which is no longer running.`);
       try {

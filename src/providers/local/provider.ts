@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { PilotError, UsageError } from "../../errors.js";
+import { checkImageRef } from "../../image-ref.js";
 import type { StackNode } from "../../engine/types.js";
 import type { StackState } from "../../state/schema.js";
 import type { Provider, ProviderContext, ProviderFlags } from "../types.js";
@@ -20,12 +21,6 @@ export interface LocalSettings extends Record<string, unknown> {
 
 /** The official image's major version Pilot is tested against. */
 export const DEFAULT_POSTGRES_IMAGE = "postgres:16";
-const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
-
-function checkImage(flag: string, value: string): string {
-  if (!IMAGE_REF.test(value)) throw new UsageError(`Invalid image reference "${value}" for --${flag}.`, "Use a Docker image name such as postgres:16.");
-  return value;
-}
 
 /**
  * The no-cloud provider: the same Waypoint server on the user's own Docker
@@ -51,7 +46,7 @@ export function createLocalProvider(ctx: ProviderContext, cli: DockerCli = creat
         throw new UsageError("--allow-cidr does not apply to --provider local: its ports listen on 127.0.0.1 only.");
       }
       return {
-        postgresImage: checkImage("postgres-image", (flags.postgresImage as string) ?? stored?.postgresImage ?? DEFAULT_POSTGRES_IMAGE),
+        postgresImage: checkImageRef("postgres-image", (flags.postgresImage as string) ?? stored?.postgresImage ?? DEFAULT_POSTGRES_IMAGE, "postgres:16"),
         grpcPort: stored?.grpcPort ?? 9701,
         httpPort: stored?.httpPort ?? 9702,
       };

@@ -67,6 +67,15 @@ describe("pilot CLI", () => {
     expect(r.stderr).toMatch(/--postgres-image applies to --provider local only/);
   });
 
+  it("rejects an image reference that is not one, for either image flag", async () => {
+    for (const flag of ["--waypoint-image", "--postgres-image"]) {
+      const r = await runCli(["up-server", "--provider", "local", flag, "bad image!"], env());
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`Invalid image reference "bad image!" for ${flag}`));
+    }
+    expect(existsSync(join(t.home, "stacks", "default", "state.json"))).toBe(false);
+  });
+
   it("asks for a provider on a new stack", async () => {
     const r = await runCli(["up-server"], env());
     expect(r.code).toBe(2);
