@@ -4,15 +4,15 @@
  * lives in its own file; this module only wires them together.
  */
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { randomInt } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import ssh2 from "ssh2";
-import { writeFileAtomic } from "../../atomic-write.js";
 import type { ResourceKind, StackNode } from "../../engine/types.js";
 import { PilotError, wrapError } from "../../errors.js";
 import { Secret } from "../../secret.js";
 import type { StackState } from "../../state/schema.js";
+import { generatePassword } from "../password.js";
+import { ensureSshKey, readPublicKey, SSH_KEY_FILE } from "../ssh-key.js";
+import { sshTarget } from "../ssh-target.js";
 import type { DatabaseInfo, Provider, ProviderContext, ServerAccess } from "../types.js";
 import { createAwsClients, defaultRegion, destroyAwsClients, type AwsClients } from "./clients.js";
 import { DB_NAME, DB_USER, dbInstanceKind, type DbInstanceOut, type DbInstanceSpec } from "./db-instance.js";
@@ -42,9 +42,6 @@ export interface AwsProviderOptions {
   pollScale?: number;
 }
 
-/** Where the stack's SSH key lives inside the stack folder. */
-export const SSH_KEY_FILE = "id_ed25519";
-
 /** The address plan: one /16 per stack VPC, a /24 per subnet. */
 const VPC_CIDR = "10.42.0.0/16";
 const SUBNETS = { public: "10.42.0.0/24", privateA: "10.42.10.0/24", privateB: "10.42.11.0/24" };
@@ -52,16 +49,6 @@ const WAYPOINT_PORTS = [9701, 9702];
 const POSTGRES_PORT = 5432;
 const ROOT_VOLUME_GB = 30;
 const DB_STORAGE_GB = 20;
-
-/** Database password alphabet: letters and digits only, so it needs no quoting in a URL or a shell. */
-const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/** A 32-character random password from a CSPRNG (about 190 bits). */
-export function generatePassword(length = 32): string {
-  let out = "";
-  for (let i = 0; i < length; i++) out += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
-  return out;
-}
 
 /** Codes meaning "still attached, in use or busy": worth retrying with backoff during teardown. */
 const RETRYABLE_DELETE = [
@@ -83,9 +70,6 @@ const RETRYABLE_DELETE = [
 function uniqueName(state: StackState, ctxStack: string, suffix: string): string {
   return `pilot-${ctxStack.slice(0, 32)}-${state.lineage.slice(0, 8)}-${suffix}`;
 }
-
-// ssh2 is CommonJS without named-export hints: Node's ESM loader only offers its default export.
-const sshUtils = ssh2.utils;
 
 /** Creates the AWS provider for one stack. */
 export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOptions = {}): Provider<AwsSettings> {
@@ -125,14 +109,6 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
       dbSubnetGroup: dbSubnetGroupKind(env),
       db: dbInstanceKind(env, { skipFinalSnapshot: settings.skipFinalSnapshot === true }),
     };
-  }
-
-  function readPublicKey(): string {
-    try {
-      return readFileSync(`${keyPath}.pub`, "utf8").trim();
-    } catch {
-      return ""; // not generated yet (dry-run before the first prepare); create() refuses an empty key
-    }
   }
 
   return {
@@ -217,7 +193,7 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
           description: "Pilot database: PostgreSQL from the server and the apps only",
           ingress: [{ port: POSTGRES_PORT, sourceGroupIds: [d["sg-server"].groupId, d["sg-apps"].groupId] }],
         })),
-        node<KeyPairSpec>("key-pair", k.keyPair, [], () => ({ name: uniqueName(state, stack, "ssh"), publicKey: readPublicKey() })),
+        node<KeyPairSpec>("key-pair", k.keyPair, [], () => ({ name: uniqueName(state, stack, "ssh"), publicKey: readPublicKey(keyPath) })),
         node<IamRoleSpec>("role-server", k.role, [], () => ({
           name: roleName,
           description: `Pilot server of stack ${stack}: push to ECR, deploy to ECS`,
@@ -268,20 +244,7 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
     serverAccess(state): ServerAccess | undefined {
       const eip = state.resources.eip?.out as ElasticIpOut | undefined;
       if (!eip?.publicIp) return undefined;
-      let host = eip.publicIp;
-      let port = 22;
-      let user = "ubuntu";
-      // PILOT_SSH_TARGET=[user@]host[:port] sends SSH elsewhere (tests and development: a local
-      // sshd stands in for the instance while the stack itself lives in moto).
-      const target = ctx.env.PILOT_SSH_TARGET;
-      if (target) {
-        const m = /^(?:([^@]+)@)?(.+?)(?::(\d+))?$/.exec(target.trim());
-        if (m) {
-          if (m[1]) user = m[1];
-          host = m[2]!.replace(/^\[(.*)\]$/, "$1");
-          if (m[3]) port = Number(m[3]);
-        }
-      }
+      const { host, port, user } = sshTarget(ctx.env, { host: eip.publicIp, port: 22, user: "ubuntu" });
       return { host, port, user, privateKeyPath: keyPath, publicAddress: eip.publicIp };
     },
 
@@ -321,49 +284,3 @@ function node<Spec>(key: string, kind: ResourceKind<Spec, any>, dependsOn: strin
   return { key, kind, dependsOn, spec };
 }
 
-/**
- * Makes the stack's ed25519 key pair once: `id_ed25519` (OpenSSH format, 0600)
- * and `id_ed25519.pub`. An existing private key is kept (its public half is
- * re-derived if the .pub file went missing), so re-runs never rotate the key.
- */
-export function ensureSshKey(path: string, stack: string): void {
-  if (existsSync(path)) {
-    chmodSync(path, 0o600);
-    if (!existsSync(`${path}.pub`)) {
-      const parsed = sshUtils.parseKey(readFileSync(path));
-      if (parsed instanceof Error) throw new PilotError(`The SSH key ${path} cannot be read: ${parsed.message}.`, { hint: "Move it away and run again to generate a new one." });
-      writeFileSync(`${path}.pub`, `${parsed.type} ${parsed.getPublicSSH().toString("base64")} pilot-${stack}\n`, { mode: 0o644 });
-    }
-    return;
-  }
-  const pair = generateEd25519(`pilot-${stack}`);
-  // "wx": never overwrite a key another process wrote in the meantime.
-  writeFileSync(path, pair.private, { mode: 0o600, flag: "wx" });
-  chmodSync(path, 0o600);
-  writeFileAtomic(`${path}.pub`, `${pair.public.trim()}\n`, 0o644);
-}
-
-/**
- * True when an OpenSSH "ssh-ed25519" public key line holds a 32-byte key:
- * the blob is string("ssh-ed25519") then string(key), 4 + 11 + 4 + 32 bytes.
- */
-export function isWellFormedEd25519(publicKey: string): boolean {
-  const [type, base64] = publicKey.trim().split(/\s+/);
-  if (type !== "ssh-ed25519" || !base64) return false;
-  const blob = Buffer.from(base64, "base64");
-  return blob.length === 51 && blob.readUInt32BE(0) === 11 && blob.readUInt32BE(15) === 32;
-}
-
-/**
- * An ed25519 key pair in OpenSSH format. ssh2 drops a leading zero byte of
- * the public key (about one key in 256), which EC2 rightly refuses as
- * malformed ("InvalidKeyPair.Format"); such a pair is thrown away and
- * another made.
- */
-export function generateEd25519(comment: string, generate = () => sshUtils.generateKeyPairSync("ed25519", { comment })) {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const pair = generate();
-    if (isWellFormedEd25519(pair.public)) return pair;
-  }
-  throw new PilotError("Could not generate a well-formed ed25519 SSH key.", { hint: "Run the command again." });
-}

@@ -5,17 +5,18 @@
 import { createHash } from "node:crypto";
 import type { Filter, Tag, TagSpecification, ResourceType } from "@aws-sdk/client-ec2";
 import type { StackTags } from "../../engine/types.js";
-import { PilotError, wrapError } from "../../errors.js";
+import { PilotError } from "../../errors.js";
+import * as scaffold from "../scaffold.js";
+import type { PollEnv, WaitCheck, WaitOptions } from "../scaffold.js";
 import type { AwsClients } from "./clients.js";
 
+export { actions, attempt, createOrAdopt, describeAction, firstOwned, formatElapsed, sameSet, setDelta, untilVisible } from "../scaffold.js";
+export type { WaitCheck, WaitOptions } from "../scaffold.js";
+
 /** What each kind is built with: the shared clients, the region, and wait tuning for tests. */
-export interface AwsKindEnv {
+export interface AwsKindEnv extends PollEnv {
   clients: AwsClients;
   region: string;
-  /** Multiplies every poll interval; tests set 0 so waits against moto or mocks do not sleep. */
-  pollScale?: number;
-  /** Clock for elapsed times and timeouts (tests pin it). */
-  now?: () => number;
 }
 
 export const TAG_STACK = "pilot:stack";
@@ -95,83 +96,17 @@ export function isErrorCode(err: unknown, ...codes: string[]): boolean {
   return codes.some((c) => normalise(c) === have);
 }
 
-/** Runs one SDK step and wraps any failure with the action and resource, giget style. */
-export async function attempt<T>(action: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw wrapError(action, err);
-  }
-}
-
-/** `create aws.rds.instance "db" in us-east-1` */
-export function describeAction(verb: string, type: string, name: string, region: string): string {
-  return `${verb} ${type} "${name}" in ${region}`;
-}
-
-/** "3m05s": elapsed time for progress lines. */
-export function formatElapsed(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
-}
-
-/** One observation of a resource being waited on. */
-export interface WaitCheck<T> {
-  done: boolean;
-  /** The resource's own status ("pending", "backing-up"), shown as progress. */
-  status: string;
-  value?: T;
-}
-
-/** How a waiter polls: what it waits for (for the timeout message), how often and for how long. */
-export interface WaitOptions {
-  what: string;
-  intervalMs: number;
-  timeoutMs: number;
-  progress?: (message: string) => void;
-}
-
-/**
- * Polls `check` until it reports done, reporting "status (elapsed)" after each
- * poll so a long wait (RDS: 3-10 minutes) shows its state instead of hanging.
- * A timeout is a PilotError that says the resource may still finish, because
- * re-running picks up the same resource from state.
- */
-export async function waitFor<T>(env: AwsKindEnv, opts: WaitOptions, check: () => Promise<WaitCheck<T>>): Promise<T | undefined> {
-  const now = env.now ?? Date.now;
-  const start = now();
-  const interval = opts.intervalMs * (env.pollScale ?? 1);
-  for (;;) {
-    const seen = await check();
-    const elapsed = now() - start;
-    opts.progress?.(`${seen.status} (${formatElapsed(elapsed)})`);
-    if (seen.done) return seen.value;
-    if (elapsed >= opts.timeoutMs) {
-      throw new PilotError(`Timed out after ${formatElapsed(elapsed)} waiting for ${opts.what} (last status: ${seen.status}).`, {
-        hint: "AWS may still finish it; run the command again to pick it up where it stopped.",
-      });
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
 /** Short stable hash (hex) of a text, stored in a tag so drift is seen without a second read call. */
 export function shortHash(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 
 /** Runs `fn`; an error with one of the not-found `codes` yields undefined (read) or is swallowed (delete). */
-export async function orGone<T>(codes: readonly string[], fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (isErrorCode(err, ...codes)) return undefined;
-    throw err;
-  }
+export function orGone<T>(codes: readonly string[], fn: () => Promise<T>): Promise<T | undefined> {
+  return scaffold.orGone((err) => isErrorCode(err, ...codes), fn);
 }
 
-/** Binds describeAction to one kind and region: `act("create", "db")`. */
-export function actions(type: string, region: string): (verb: string, name: string) => string {
-  return (verb, name) => describeAction(verb, type, name, region);
+/** The shared poller (src/providers/scaffold.ts), saying that AWS may still finish what timed out. */
+export function waitFor<T>(env: AwsKindEnv, opts: WaitOptions, check: () => Promise<WaitCheck<T>>): Promise<T | undefined> {
+  return scaffold.waitFor(env, { cloud: "AWS", ...opts }, check);
 }
