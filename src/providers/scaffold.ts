@@ -116,6 +116,12 @@ export interface WaitOptions {
   progress?: (message: string) => void;
   /** Which cloud may still finish it, for the timeout's hint ("AWS", "Google Cloud"). */
   cloud?: string;
+  /**
+   * Start polling this often and double up to `intervalMs`: most operations
+   * finish in seconds, a few take minutes, and a fixed long interval would
+   * make every quick one wait a whole interval.
+   */
+  initialIntervalMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -129,7 +135,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function waitFor<T>(env: PollEnv, opts: WaitOptions, check: () => Promise<WaitCheck<T>>): Promise<T | undefined> {
   const now = env.now ?? Date.now;
   const start = now();
-  const interval = opts.intervalMs * (env.pollScale ?? 1);
+  const scale = env.pollScale ?? 1;
+  let interval = Math.min(opts.initialIntervalMs ?? opts.intervalMs, opts.intervalMs);
   for (;;) {
     const seen = await check();
     const elapsed = now() - start;
@@ -140,7 +147,8 @@ export async function waitFor<T>(env: PollEnv, opts: WaitOptions, check: () => P
         hint: `${opts.cloud ?? "The cloud"} may still finish it; run the command again to pick it up where it stopped.`,
       });
     }
-    await sleep(interval);
+    await sleep(interval * scale);
+    interval = Math.min(interval * 2, opts.intervalMs);
   }
 }
 
@@ -160,6 +168,49 @@ export async function untilVisible<T>(
     return { done: value !== undefined, status: value === undefined ? "not visible yet" : "visible", value };
   });
   return seen as T;
+}
+
+/** How long a not-found right after a create is taken for "not visible yet" before it counts. */
+export interface VisibilityOptions {
+  /** Between attempts (scaled by PollEnv.pollScale); default 1s. */
+  intervalMs?: number;
+  /** From the first attempt; default 60s. */
+  timeoutMs?: number;
+}
+
+/** retryNotFound's options: the bounds, and what to say before each retry. */
+export interface RetryNotFoundOptions extends VisibilityOptions {
+  /** Called with the not-found error before each retry (a progress line). */
+  onRetry?: (err: unknown) => void;
+}
+
+/**
+ * Just created, not visible yet, for a call that acts on the resource: a write
+ * right after the create (attach, associate, authorize) may answer not-found
+ * for a few seconds. Retries `fn` while `isNotFound` says its error is that,
+ * for a bounded time; after that the last not-found error propagates, so a
+ * resource that really is missing still fails with the cloud's own message.
+ * Any other error propagates at once. `fn` must be safe to repeat.
+ */
+export async function retryNotFound<T>(
+  env: PollEnv,
+  isNotFound: (err: unknown) => boolean,
+  fn: () => Promise<T>,
+  opts: RetryNotFoundOptions = {},
+): Promise<T> {
+  const now = env.now ?? Date.now;
+  const start = now();
+  const interval = (opts.intervalMs ?? 1_000) * (env.pollScale ?? 1);
+  const timeout = opts.timeoutMs ?? 60_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isNotFound(err) || now() - start >= timeout) throw err;
+      opts.onRetry?.(err);
+    }
+    await sleep(interval);
+  }
 }
 
 /** What set comparison found: what to add, what to remove, and whether nothing differs. */

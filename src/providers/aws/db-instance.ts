@@ -10,7 +10,22 @@ import { createHash } from "node:crypto";
 import type { ResourceKind } from "../../engine/types.js";
 import { PilotError, wrapError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
-import { actions, attempt, hasStackTags, isErrorCode, orGone, stackTagList, tagValue, TAG_STACK_ID, waitFor, type AwsKindEnv } from "./shared.js";
+import {
+  actions,
+  attempt,
+  createOrAdopt,
+  firstOwned,
+  hasStackTags,
+  isErrorCode,
+  orGone,
+  sameSet,
+  stackTagList,
+  tagValue,
+  TAG_STACK_ID,
+  untilVisible,
+  waitFor,
+  type AwsKindEnv,
+} from "./shared.js";
 
 /** The database's master user and its first database. */
 export const DB_USER = "pilot";
@@ -48,6 +63,8 @@ const GONE = ["DBInstanceNotFoundFault", "DBInstanceNotFound"];
 const CREATE_TIMEOUT_MS = 60 * 60_000;
 const DELETE_TIMEOUT_MS = 60 * 60_000;
 const POLL_MS = 15_000;
+/** How long a database just created may answer not-found before that counts. */
+const VISIBLE = { intervalMs: 5_000, timeoutMs: 2 * 60_000 };
 
 /**
  * "pilot-<stack>-<8 hex>": the suffix is a hash of the node's token, so it is
@@ -104,10 +121,15 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
     return res?.DBInstances?.[0];
   }
 
-  async function waitAvailable(action: string, id: string, progress?: (m: string) => void): Promise<DBInstance> {
+  /**
+   * Waits for "available". `justCreated`: RDS may not list a database for a
+   * moment after CreateDBInstance, so not-found then means "not visible yet"
+   * (retried for a while), not "disappeared".
+   */
+  async function waitAvailable(action: string, id: string, progress?: (m: string) => void, justCreated = false): Promise<DBInstance> {
     const db = await attempt(action, () =>
       waitFor(env, { what: `database ${id} to be available`, intervalMs: POLL_MS, timeoutMs: CREATE_TIMEOUT_MS, progress }, async () => {
-        const db = await describe(id);
+        const db = justCreated ? await untilVisible(env, `database ${id}`, () => describe(id), VISIBLE) : await describe(id);
         if (!db) throw new PilotError(`database ${id} disappeared while being created.`);
         const status = db.DBInstanceStatus ?? "unknown";
         if (status === "failed" || status === "incompatible-parameters" || status === "incompatible-network") {
@@ -129,7 +151,7 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
       // RDS cannot filter instances by tag, but DescribeDBInstances returns each one's tags.
       return attempt(act("find", tags.key), async () => {
         for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
-          const db = page.DBInstances?.find((d) => hasStackTags(d.TagList, tags));
+          const db = firstOwned(page.DBInstances, (d) => hasStackTags(d.TagList, tags));
           if (db) return { id: db.DBInstanceIdentifier!, out: toOut(db) };
         }
         return undefined;
@@ -139,37 +161,41 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
       const identifier = dbIdentifier(spec.identifierPrefix, ctx.token);
       const action = act("create", ctx.tags.key);
       if (!spec.password) throw new PilotError(`${action}: the database password has not been generated.`);
-      try {
-        await rds.send(
-          new CreateDBInstanceCommand({
-            DBInstanceIdentifier: identifier,
-            Engine: "postgres",
-            DBInstanceClass: spec.instanceClass,
-            AllocatedStorage: spec.allocatedStorageGb,
-            StorageType: "gp3",
-            StorageEncrypted: true,
-            PubliclyAccessible: false,
-            MultiAZ: false,
-            DBSubnetGroupName: spec.subnetGroupName,
-            VpcSecurityGroupIds: spec.securityGroupIds,
-            MasterUsername: DB_USER,
-            MasterUserPassword: spec.password.reveal(),
-            DBName: DB_NAME,
-            Port: 5432,
-            BackupRetentionPeriod: 7,
-            CopyTagsToSnapshot: true,
-            AutoMinorVersionUpgrade: true,
-            Tags: stackTagList(ctx.tags),
-          }),
-        );
-      } catch (err) {
-        if (!isErrorCode(err, "DBInstanceAlreadyExists")) throw wrapError(`${action} (${identifier})`, err);
-        // The same token gives the same identifier: an interrupted create of ours. Adopt it if its tags agree.
-        const existing = await attempt(action, () => describe(identifier));
-        if (!existing || tagValue(existing.TagList, TAG_STACK_ID) !== ctx.tags.stackId) throw wrapError(action, err);
-      }
+      const password = spec.password;
+      // The same token gives the same identifier: an interrupted create of ours is adopted if its tags agree.
+      await createOrAdopt({
+        action: `${action} (${identifier})`,
+        name: `a database named ${identifier}`,
+        create: () =>
+          rds.send(
+            new CreateDBInstanceCommand({
+              DBInstanceIdentifier: identifier,
+              Engine: "postgres",
+              DBInstanceClass: spec.instanceClass,
+              AllocatedStorage: spec.allocatedStorageGb,
+              StorageType: "gp3",
+              StorageEncrypted: true,
+              PubliclyAccessible: false,
+              MultiAZ: false,
+              DBSubnetGroupName: spec.subnetGroupName,
+              VpcSecurityGroupIds: spec.securityGroupIds,
+              MasterUsername: DB_USER,
+              MasterUserPassword: password.reveal(),
+              DBName: DB_NAME,
+              Port: 5432,
+              BackupRetentionPeriod: 7,
+              CopyTagsToSnapshot: true,
+              AutoMinorVersionUpgrade: true,
+              Tags: stackTagList(ctx.tags),
+            }),
+          ),
+        isAlreadyExists: (err) => isErrorCode(err, "DBInstanceAlreadyExists"),
+        existing: () => describe(identifier),
+        isOurs: (db) => tagValue(db.TagList, TAG_STACK_ID) === ctx.tags.stackId,
+        hint: "Delete or rename that database, or use another --name for this stack.",
+      });
       ctx.progress(`creating ${identifier}`);
-      const db = await waitAvailable(action, identifier, ctx.progress);
+      const db = await waitAvailable(action, identifier, ctx.progress, true);
       return { id: identifier, out: toOut(db) };
     },
     async delete(id, _out, ctx) {
@@ -207,9 +233,7 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
     },
     diff(spec, out) {
       if (spec.instanceClass !== out.instanceClass) return { result: "update", reason: `class ${out.instanceClass} → ${spec.instanceClass}` };
-      if ([...spec.securityGroupIds].sort().join(",") !== out.securityGroupIds.join(",")) {
-        return { result: "update", reason: "security groups differ" };
-      }
+      if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) return { result: "update", reason: "security groups differ" };
       return { result: "same" };
     },
     async update(id, spec) {

@@ -6,8 +6,7 @@ import {
   type DBSubnetGroup,
 } from "@aws-sdk/client-rds";
 import type { ResourceKind } from "../../engine/types.js";
-import { wrapError } from "../../errors.js";
-import { actions, attempt, isErrorCode, orGone, stackTagList, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, createOrAdopt, isErrorCode, orGone, sameSet, stackTagList, type AwsKindEnv } from "./shared.js";
 
 /** Desired DB subnet group: a deterministic name (it carries the lineage) over the private subnets. */
 export interface DbSubnetGroupSpec {
@@ -33,8 +32,6 @@ function toOut(g: DBSubnetGroup): DbSubnetGroupOut {
     subnetIds: (g.Subnets ?? []).map((s) => s.SubnetIdentifier!).sort(),
   };
 }
-
-const sameSet = (a: string[], b: string[]) => [...a].sort().join(",") === [...b].sort().join(",");
 
 /**
  * Where RDS may place the database: the two private subnets in two zones.
@@ -64,23 +61,24 @@ export function dbSubnetGroupKind(env: AwsKindEnv): ResourceKind<DbSubnetGroupSp
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      try {
-        const res = await rds.send(
-          new CreateDBSubnetGroupCommand({
-            DBSubnetGroupName: spec.name,
-            DBSubnetGroupDescription: spec.description,
-            SubnetIds: spec.subnetIds,
-            Tags: stackTagList(ctx.tags),
-          }),
-        );
-        return { id: spec.name, out: toOut(res.DBSubnetGroup!) };
-      } catch (err) {
-        if (!isErrorCode(err, "DBSubnetGroupAlreadyExists")) throw wrapError(action, err);
+      const res = await createOrAdopt({
+        action,
+        name: `a DB subnet group named ${spec.name}`,
+        create: () =>
+          rds.send(
+            new CreateDBSubnetGroupCommand({
+              DBSubnetGroupName: spec.name,
+              DBSubnetGroupDescription: spec.description,
+              SubnetIds: spec.subnetIds,
+              Tags: stackTagList(ctx.tags),
+            }),
+          ),
+        isAlreadyExists: (err) => isErrorCode(err, "DBSubnetGroupAlreadyExists"),
+        existing: () => describe(action, spec.name),
         // Made by an interrupted run of this very stack (the name carries the lineage): adopt it.
-        const g = await describe(action, spec.name);
-        if (!g) throw wrapError(action, err);
-        return { id: spec.name, out: toOut(g) };
-      }
+        isOurs: () => true,
+      });
+      return { id: spec.name, out: toOut(res.adopted ?? res.created.DBSubnetGroup!) };
     },
     async delete(id, _out, ctx) {
       // InvalidDBSubnetGroupStateFault while the database is still being deleted: retried by the engine.

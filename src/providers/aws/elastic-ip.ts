@@ -7,7 +7,7 @@ import {
   type Address,
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
-import { actions, attempt, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, firstOwned, orGone, retryNotFound, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** Desired Elastic IP: the instance it points at. */
 export interface ElasticIpSpec {
@@ -58,7 +58,7 @@ export function elasticIpKind(env: AwsKindEnv): ResourceKind<ElasticIpSpec, Elas
     read,
     async find(tags) {
       const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeAddressesCommand({ Filters: tagFilters(tags) })));
-      const a = res.Addresses?.[0];
+      const a = firstOwned(res.Addresses);
       return a ? { id: a.AllocationId!, out: toOut(a) } : undefined;
     },
     async create(spec, ctx) {
@@ -67,7 +67,8 @@ export function elasticIpKind(env: AwsKindEnv): ResourceKind<ElasticIpSpec, Elas
         ec2.send(new AllocateAddressCommand({ Domain: "vpc", TagSpecifications: tagSpecs(ctx.tags, "elastic-ip") })),
       );
       const allocationId = res.AllocationId!;
-      const associationId = await associate(action, allocationId, spec.instanceId);
+      // Just allocated: the association may not see the address yet, so its not-found is retried for a while.
+      const associationId = await retryNotFound(env, GONE, () => associate(action, allocationId, spec.instanceId));
       return { id: allocationId, out: { allocationId, publicIp: res.PublicIp!, instanceId: spec.instanceId, associationId } };
     },
     async delete(id, _out, ctx) {

@@ -13,8 +13,20 @@ import {
   type Role,
 } from "@aws-sdk/client-iam";
 import type { ResourceKind } from "../../engine/types.js";
-import { PilotError, wrapError } from "../../errors.js";
-import { actions, attempt, hasStackTags, isErrorCode, orGone, shortHash, stackTagList, tagValue, TAG_STACK_ID, type AwsKindEnv } from "./shared.js";
+import {
+  actions,
+  attempt,
+  createOrAdopt,
+  hasStackTags,
+  isErrorCode,
+  orGone,
+  retryNotFound,
+  shortHash,
+  stackTagList,
+  tagValue,
+  TAG_STACK_ID,
+  type AwsKindEnv,
+} from "./shared.js";
 
 /** Desired role: a name unique in the account, who may assume it, and one inline policy. */
 export interface IamRoleSpec {
@@ -78,28 +90,27 @@ export function iamRoleKind(env: AwsKindEnv): ResourceKind<IamRoleSpec, IamRoleO
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      let role: Role | undefined;
-      try {
-        const res = await iam.send(
-          new CreateRoleCommand({
-            RoleName: spec.name,
-            Description: spec.description,
-            AssumeRolePolicyDocument: spec.assumeRolePolicy,
-            Tags: stackTagList(ctx.tags),
-          }),
-        );
-        role = res.Role;
-      } catch (err) {
-        if (!isErrorCode(err, "EntityAlreadyExists")) throw wrapError(action, err);
-        // Same name: ours from an interrupted run (same lineage) is adopted; anyone else's is left alone.
-        role = await getRole(action, spec.name);
-        if (!role || tagValue(role.Tags, TAG_STACK_ID) !== ctx.tags.stackId) {
-          throw new PilotError(`${action}: an IAM role named ${spec.name} already exists and does not belong to this stack.`, {
-            hint: "Delete or rename that role, or use another --name for this stack.",
-          });
-        }
-      }
-      const policyHash = await putPolicy(action, spec);
+      // Same name: ours from an interrupted run (same lineage) is adopted; anyone else's is left alone.
+      const res = await createOrAdopt({
+        action,
+        name: `an IAM role named ${spec.name}`,
+        create: () =>
+          iam.send(
+            new CreateRoleCommand({
+              RoleName: spec.name,
+              Description: spec.description,
+              AssumeRolePolicyDocument: spec.assumeRolePolicy,
+              Tags: stackTagList(ctx.tags),
+            }),
+          ),
+        isAlreadyExists: (err) => isErrorCode(err, "EntityAlreadyExists"),
+        existing: () => getRole(action, spec.name),
+        isOurs: (role) => tagValue(role.Tags, TAG_STACK_ID) === ctx.tags.stackId,
+        hint: "Delete or rename that role, or use another --name for this stack.",
+      });
+      const role = res.adopted ?? res.created.Role;
+      // Just created: IAM may not see the role yet (NoSuchEntity), so writing its policy is retried for a while.
+      const policyHash = await retryNotFound(env, GONE, () => putPolicy(action, spec));
       return { id: spec.name, out: { roleName: spec.name, arn: role!.Arn!, policyHash } };
     },
     async delete(id, _out, ctx) {

@@ -7,8 +7,19 @@ import {
   type InstanceProfile,
 } from "@aws-sdk/client-iam";
 import type { ResourceKind } from "../../engine/types.js";
-import { PilotError, wrapError } from "../../errors.js";
-import { actions, attempt, hasStackTags, isErrorCode, orGone, stackTagList, tagValue, TAG_STACK_ID, type AwsKindEnv } from "./shared.js";
+import {
+  actions,
+  attempt,
+  createOrAdopt,
+  hasStackTags,
+  isErrorCode,
+  orGone,
+  retryNotFound,
+  stackTagList,
+  tagValue,
+  TAG_STACK_ID,
+  type AwsKindEnv,
+} from "./shared.js";
 
 /** Desired instance profile: a name unique in the account and the role it carries. */
 export interface InstanceProfileSpec {
@@ -75,20 +86,19 @@ export function instanceProfileKind(env: AwsKindEnv): ResourceKind<InstanceProfi
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      let profile: InstanceProfile | undefined;
-      try {
-        const res = await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: spec.name, Tags: stackTagList(ctx.tags) }));
-        profile = res.InstanceProfile;
-      } catch (err) {
-        if (!isErrorCode(err, "EntityAlreadyExists")) throw wrapError(action, err);
-        profile = await get(action, spec.name);
-        if (!profile || tagValue(profile.Tags, TAG_STACK_ID) !== ctx.tags.stackId) {
-          throw new PilotError(`${action}: an instance profile named ${spec.name} already exists and does not belong to this stack.`, {
-            hint: "Delete that instance profile, or use another --name for this stack.",
-          });
-        }
-      }
-      await setRole(action, spec.name, spec.roleName, profile?.Roles?.[0]?.RoleName);
+      // Same name: ours from an interrupted run (same lineage) is adopted; anyone else's is left alone.
+      const res = await createOrAdopt({
+        action,
+        name: `an instance profile named ${spec.name}`,
+        create: () => iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: spec.name, Tags: stackTagList(ctx.tags) })),
+        isAlreadyExists: (err) => isErrorCode(err, "EntityAlreadyExists"),
+        existing: () => get(action, spec.name),
+        isOurs: (p) => tagValue(p.Tags, TAG_STACK_ID) === ctx.tags.stackId,
+        hint: "Delete that instance profile, or use another --name for this stack.",
+      });
+      const profile = res.adopted ?? res.created.InstanceProfile;
+      // Just created: IAM may not see the profile yet (NoSuchEntity), so adding the role is retried for a while.
+      await retryNotFound(env, GONE, () => setRole(action, spec.name, spec.roleName, profile?.Roles?.[0]?.RoleName));
       return { id: spec.name, out: { name: spec.name, arn: profile!.Arn!, roleName: spec.roleName } };
     },
     async delete(id, _out, ctx) {

@@ -11,7 +11,20 @@ import {
 } from "@aws-sdk/client-ec2";
 import type { CreateContext, ResourceKind } from "../../engine/types.js";
 import { PilotError } from "../../errors.js";
-import { actions, attempt, isErrorCode, orGone, tagFilters, tagSpecs, waitFor, type AwsKindEnv } from "./shared.js";
+import {
+  actions,
+  attempt,
+  firstOwned,
+  isErrorCode,
+  orGone,
+  retryNotFound,
+  sameSet,
+  tagFilters,
+  tagSpecs,
+  untilVisible,
+  waitFor,
+  type AwsKindEnv,
+} from "./shared.js";
 
 /** Desired server VM. */
 export interface InstanceSpec {
@@ -43,6 +56,8 @@ const GONE = ["InvalidInstanceID.NotFound"];
 /** Canonical's AWS account: the only publisher whose "ubuntu-noble" images we trust. */
 export const CANONICAL_OWNER = "099720109477";
 const LIVE_STATES = ["pending", "running", "stopping", "stopped"];
+/** How long an instance just launched may answer not-found before that counts. */
+const VISIBLE = { intervalMs: 2_000, timeoutMs: 60_000 };
 
 /** Graviton families ("t4g", "m7g", "c7gn") run arm64 images; everything else here is x86_64. */
 export function architectureOf(instanceType: string): "arm64" | "x86_64" {
@@ -104,10 +119,16 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
     return res?.Reservations?.[0]?.Instances?.[0];
   }
 
-  async function waitState(action: string, id: string, want: string, ctx: { progress(m: string): void }): Promise<Instance | undefined> {
+  /**
+   * Waits for the instance to reach `want`. A terminated instance stays listed
+   * for an hour, so a missing one reads as "terminated" — except when
+   * `justCreated`: right after RunInstances, DescribeInstances may answer
+   * InvalidInstanceID.NotFound for a while, which then means "not visible yet".
+   */
+  async function waitState(action: string, id: string, want: string, ctx: { progress(m: string): void }, justCreated = false): Promise<Instance | undefined> {
     return attempt(action, () =>
       waitFor(env, { what: `instance ${id} to be ${want}`, intervalMs: 5_000, timeoutMs: 10 * 60_000, progress: ctx.progress }, async () => {
-        const i = await describe(id);
+        const i = justCreated ? await untilVisible(env, `instance ${id}`, () => describe(id), VISIBLE) : await describe(id);
         const state = i?.State?.Name ?? "terminated";
         if (want !== "terminated" && (state === "terminated" || state === "shutting-down")) {
           throw new PilotError(`instance ${id} stopped while starting: ${i?.StateReason?.Message ?? state}.`, {
@@ -158,18 +179,13 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
       ],
       TagSpecifications: tagSpecs(ctx.tags, "instance", "volume", "network-interface"),
     };
-    const started = env.now?.() ?? Date.now();
-    for (;;) {
-      try {
-        const res = await ec2.send(new RunInstancesCommand(input));
-        return res.Instances![0]!;
-      } catch (err) {
-        // Retry only the instance-profile propagation delay, for up to two minutes.
-        if (!isProfileNotReady(err) || (env.now?.() ?? Date.now()) - started > 120_000) throw err;
-        ctx.progress("waiting for the instance profile to propagate");
-        await new Promise((r) => setTimeout(r, 5_000 * (env.pollScale ?? 1)));
-      }
-    }
+    // Retry only the instance-profile propagation delay (EC2 does not see the new profile yet), for up to two minutes.
+    const res = await retryNotFound(env, isProfileNotReady, () => ec2.send(new RunInstancesCommand(input)), {
+      intervalMs: 5_000,
+      timeoutMs: 120_000,
+      onRetry: () => ctx.progress("waiting for the instance profile to propagate"),
+    });
+    return res.Instances![0]!;
   }
 
   return {
@@ -187,7 +203,7 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
           new DescribeInstancesCommand({ Filters: [...tagFilters(tags), { Name: "instance-state-name", Values: LIVE_STATES }] }),
         ),
       );
-      const i = res.Reservations?.flatMap((r) => r.Instances ?? [])[0];
+      const i = firstOwned(res.Reservations?.flatMap((r) => r.Instances ?? []));
       return i ? { id: i.InstanceId!, out: toOut(i) } : undefined;
     },
     async create(spec, ctx) {
@@ -202,7 +218,7 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
           hint: "Remove the server's entry from the stack state (or run `pilot teardown`) and run again.",
         });
       }
-      const running = state === "running" ? launched : await waitState(action, id, "running", ctx);
+      const running = state === "running" ? launched : await waitState(action, id, "running", ctx, true);
       return { id, out: toOut(running ?? launched) };
     },
     async delete(id, _out, ctx) {
@@ -216,15 +232,13 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
       if (spec.instanceType !== out.instanceType) return { result: "replace", reason: `instance type ${out.instanceType} → ${spec.instanceType}` };
       if (spec.ami && spec.ami !== out.imageId) return { result: "replace", reason: `AMI ${out.imageId} → ${spec.ami}` };
       if (spec.subnetId !== out.subnetId) return { result: "replace", reason: "the subnet changed" };
-      if ([...spec.securityGroupIds].sort().join(",") !== out.securityGroupIds.join(",")) {
-        return { result: "update", reason: "security groups differ" };
-      }
+      if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) return { result: "update", reason: "security groups differ" };
       if (out.state === "stopped" || out.state === "stopping") return { result: "update", reason: `instance is ${out.state}` };
       return { result: "same" };
     },
     async update(id, spec, out) {
       const action = act("update", id);
-      if ([...spec.securityGroupIds].sort().join(",") !== out.securityGroupIds.join(",")) {
+      if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) {
         await attempt(action, () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Groups: spec.securityGroupIds })));
       }
       const noProgress = { progress: () => undefined };

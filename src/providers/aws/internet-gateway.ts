@@ -7,7 +7,7 @@ import {
   type InternetGateway,
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
-import { actions, attempt, isErrorCode, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** Desired internet gateway: the VPC it is attached to. */
 export interface InternetGatewaySpec {
@@ -64,7 +64,7 @@ export function internetGatewayKind(env: AwsKindEnv): ResourceKind<InternetGatew
       const res = await attempt(act("find", tags.key), () =>
         ec2.send(new DescribeInternetGatewaysCommand({ Filters: tagFilters(tags) })),
       );
-      const igw = res.InternetGateways?.[0];
+      const igw = firstOwned(res.InternetGateways);
       return igw ? { id: igw.InternetGatewayId!, out: toOut(igw) } : undefined;
     },
     async create(spec, ctx) {
@@ -73,7 +73,8 @@ export function internetGatewayKind(env: AwsKindEnv): ResourceKind<InternetGatew
         ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpecs(ctx.tags, "internet-gateway") })),
       );
       const id = res.InternetGateway!.InternetGatewayId!;
-      await attach(action, id, spec.vpcId);
+      // Just created: the attach may not see the gateway yet, so its not-found is retried for a while.
+      await retryNotFound(env, GONE, () => attach(action, id, spec.vpcId));
       return { id, out: { internetGatewayId: id, vpcId: spec.vpcId } };
     },
     async delete(id, _out, ctx) {

@@ -1,7 +1,20 @@
 import { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand, type KeyPairInfo } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
 import { PilotError } from "../../errors.js";
-import { actions, attempt, orGone, shortHash, stackTagList, tagFilters, tagValue, type AwsKindEnv } from "./shared.js";
+import {
+  actions,
+  attempt,
+  createOrAdopt,
+  firstOwned,
+  hasStackTags,
+  isErrorCode,
+  orGone,
+  shortHash,
+  stackTagList,
+  tagFilters,
+  tagValue,
+  type AwsKindEnv,
+} from "./shared.js";
 
 /** Desired key pair: the name and the OpenSSH public key line Pilot generated locally. */
 export interface KeyPairSpec {
@@ -33,39 +46,54 @@ function keyHash(publicKey: string): string {
 
 /**
  * The EC2 key pair imported from the stack's local ed25519 public key (the private key never leaves the machine).
- * It is addressed by name, which every EC2 implementation honours (moto ignores KeyPairIds).
+ * It is addressed by name, which every EC2 implementation honours (moto ignores KeyPairIds). The name
+ * carries the lineage; one already there is adopted when its tags say it is this node's, else refused.
  */
 export function keyPairKind(env: AwsKindEnv): ResourceKind<KeyPairSpec, KeyPairOut> {
   const { ec2 } = env.clients;
   const act = actions(TYPE, env.region);
+
+  /** The key pair by name; undefined when not found. */
+  async function describe(name: string): Promise<KeyPairInfo | undefined> {
+    const res = await orGone(GONE, () => ec2.send(new DescribeKeyPairsCommand({ KeyNames: [name] })));
+    return res?.KeyPairs?.find((p) => p.KeyName === name);
+  }
+
   return {
     type: TYPE,
     async read(id) {
-      const res = await attempt(act("read", id), () =>
-        orGone(GONE, () => ec2.send(new DescribeKeyPairsCommand({ KeyNames: [id] }))),
-      );
-      const k = res?.KeyPairs?.find((p) => p.KeyName === id);
+      const k = await attempt(act("read", id), () => describe(id));
       return k ? toOut(k) : undefined;
     },
     async find(tags) {
       const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeKeyPairsCommand({ Filters: tagFilters(tags) })));
-      const k = res.KeyPairs?.[0];
+      const k = firstOwned(res.KeyPairs);
       return k ? { id: k.KeyName!, out: toOut(k) } : undefined;
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       if (!spec.publicKey) throw new PilotError(`${action}: the stack's SSH public key has not been generated.`);
       const hash = keyHash(spec.publicKey);
-      const res = await attempt(action, () =>
-        ec2.send(
-          new ImportKeyPairCommand({
-            KeyName: spec.name,
-            PublicKeyMaterial: Buffer.from(spec.publicKey.trim()),
-            TagSpecifications: [{ ResourceType: "key-pair", Tags: [...stackTagList(ctx.tags), { Key: TAG_PUBKEY, Value: hash }] }],
-          }),
-        ),
-      );
-      return { id: spec.name, out: { keyPairId: res.KeyPairId!, keyName: res.KeyName ?? spec.name, publicKeyHash: hash } };
+      const res = await createOrAdopt({
+        action,
+        name: `a key pair named ${spec.name}`,
+        create: () =>
+          ec2.send(
+            new ImportKeyPairCommand({
+              KeyName: spec.name,
+              PublicKeyMaterial: Buffer.from(spec.publicKey.trim()),
+              TagSpecifications: [{ ResourceType: "key-pair", Tags: [...stackTagList(ctx.tags), { Key: TAG_PUBKEY, Value: hash }] }],
+            }),
+          ),
+        isAlreadyExists: (err) => isErrorCode(err, "InvalidKeyPair.Duplicate"),
+        existing: () => describe(spec.name),
+        // Ours from an interrupted run: adopted (a different public key then shows in diff as a replacement).
+        isOurs: (k) => hasStackTags(k.Tags, ctx.tags),
+        hint: "Delete that key pair, or use another --name for this stack.",
+      });
+      if (res.adopted) return { id: spec.name, out: toOut(res.adopted) };
+      const created = res.created;
+      return { id: spec.name, out: { keyPairId: created.KeyPairId!, keyName: created.KeyName ?? spec.name, publicKeyHash: hash } };
     },
     async delete(id, _out, ctx) {
       await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteKeyPairCommand({ KeyName: id }))));

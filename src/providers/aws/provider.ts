@@ -4,14 +4,13 @@
  * lives in its own file; this module only wires them together.
  */
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ResourceKind, StackNode } from "../../engine/types.js";
 import { PilotError, wrapError } from "../../errors.js";
 import { Secret } from "../../secret.js";
 import type { StackState } from "../../state/schema.js";
-import { generatePassword } from "../password.js";
-import { ensureSshKey, readPublicKey, SSH_KEY_FILE } from "../ssh-key.js";
+import { prepareCloudStack } from "../prepare.js";
+import { readPublicKey, SSH_KEY_FILE } from "../ssh-key.js";
 import { sshTarget } from "../ssh-target.js";
 import type { DatabaseInfo, Provider, ProviderContext, ServerAccess } from "../types.js";
 import { createAwsClients, defaultRegion, destroyAwsClients, type AwsClients } from "./clients.js";
@@ -143,17 +142,8 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
       }
     },
 
-    async prepare(_settings, store) {
-      mkdirSync(ctx.stackDir, { recursive: true, mode: 0o700 });
-      ensureSshKey(keyPath, ctx.stack);
-      // The password is in state before any resource exists, so a crash mid-create never leaves
-      // a database whose password was never recorded.
-      if (!store.current?.secrets.dbPassword) {
-        const password = generatePassword();
-        await store.update((s) => {
-          if (!s.secrets.dbPassword) s.secrets.dbPassword = password;
-        });
-      }
+    prepare(_settings, store) {
+      return prepareCloudStack(ctx.stackDir, ctx.stack, keyPath, store);
     },
 
     graph(settings, state) {

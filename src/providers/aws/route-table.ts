@@ -9,7 +9,7 @@ import {
   type RouteTable,
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
-import { actions, attempt, isErrorCode, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, sameSet, setDelta, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** Desired public route table: the default route through the gateway, associated with these subnets. */
 export interface RouteTableSpec {
@@ -58,26 +58,30 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
     return rt ? toOut(rt) : undefined;
   }
 
-  /** Brings routes and associations of an existing table in line with the spec. */
-  async function converge(action: string, id: string, spec: RouteTableSpec, current: RouteTableOut): Promise<RouteTableOut> {
+  /**
+   * Brings routes and associations of an existing table in line with the spec.
+   * `justCreated`: the table may not be visible to these calls yet, so their
+   * not-found is retried for a while instead of failing.
+   */
+  async function converge(action: string, id: string, spec: RouteTableSpec, current: RouteTableOut, justCreated = false): Promise<RouteTableOut> {
+    const call = <T>(fn: () => Promise<T>): Promise<T> => (justCreated ? retryNotFound(env, GONE, fn) : fn());
     if (current.defaultGatewayId !== spec.internetGatewayId) {
       const route = { RouteTableId: id, DestinationCidrBlock: DEFAULT_ROUTE, GatewayId: spec.internetGatewayId };
       await attempt(action, async () => {
-        if (current.defaultGatewayId) await ec2.send(new ReplaceRouteCommand(route));
-        else await ec2.send(new CreateRouteCommand(route));
+        if (current.defaultGatewayId) await call(() => ec2.send(new ReplaceRouteCommand(route)));
+        else await call(() => ec2.send(new CreateRouteCommand(route)));
       });
     }
-    for (const subnetId of spec.subnetIds) {
-      if (current.subnetIds.includes(subnetId)) continue;
+    const { missing, extra } = setDelta(spec.subnetIds, current.subnetIds);
+    for (const subnetId of missing) {
       await attempt(action, async () => {
         try {
-          await ec2.send(new AssociateRouteTableCommand({ RouteTableId: id, SubnetId: subnetId }));
+          await call(() => ec2.send(new AssociateRouteTableCommand({ RouteTableId: id, SubnetId: subnetId })));
         } catch (err) {
           if (!isErrorCode(err, "Resource.AlreadyAssociated")) throw err;
         }
       });
     }
-    const extra = current.subnetIds.filter((s) => !spec.subnetIds.includes(s));
     if (extra.length > 0) await disassociate(action, id, extra);
     return { routeTableId: id, vpcId: current.vpcId, defaultGatewayId: spec.internetGatewayId, subnetIds: [...spec.subnetIds].sort() };
   }
@@ -102,7 +106,7 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
     read,
     async find(tags) {
       const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeRouteTablesCommand({ Filters: tagFilters(tags) })));
-      const rt = res.RouteTables?.[0];
+      const rt = firstOwned(res.RouteTables);
       return rt ? { id: rt.RouteTableId!, out: toOut(rt) } : undefined;
     },
     async create(spec, ctx) {
@@ -118,7 +122,7 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
         ),
       );
       const rt = toOut(res.RouteTable!);
-      const out = await converge(action, rt.routeTableId, spec, rt);
+      const out = await converge(action, rt.routeTableId, spec, rt, true);
       return { id: rt.routeTableId, out };
     },
     async delete(id, _out, ctx) {
@@ -129,8 +133,7 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
     diff(spec, out) {
       if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };
       if (out.defaultGatewayId !== spec.internetGatewayId) return { result: "update", reason: "the default route is missing or points elsewhere" };
-      const want = [...spec.subnetIds].sort().join(",");
-      if (want !== [...out.subnetIds].sort().join(",")) return { result: "update", reason: "subnet associations differ" };
+      if (!sameSet(spec.subnetIds, out.subnetIds)) return { result: "update", reason: "subnet associations differ" };
       return { result: "same" };
     },
     async update(id, spec, out) {

@@ -8,7 +8,7 @@ import {
   type SecurityGroup,
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
-import { actions, attempt, isErrorCode, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, setDelta, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** One allowed inbound TCP port, from address ranges and/or other security groups. */
 export interface IngressRule {
@@ -90,8 +90,7 @@ export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSp
   const act = actions(TYPE, env.region);
 
   async function converge(action: string, groupId: string, want: string[], have: string[]): Promise<void> {
-    const missing = want.filter((k) => !have.includes(k));
-    const extra = have.filter((k) => !want.includes(k));
+    const { missing, extra } = setDelta(want, have);
     if (missing.length > 0) {
       await attempt(action, async () => {
         try {
@@ -122,7 +121,7 @@ export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSp
       const res = await attempt(act("find", tags.key), () =>
         ec2.send(new DescribeSecurityGroupsCommand({ Filters: tagFilters(tags) })),
       );
-      const sg = res.SecurityGroups?.[0];
+      const sg = firstOwned(res.SecurityGroups);
       return sg ? { id: sg.GroupId!, out: toOut(sg) } : undefined;
     },
     async create(spec, ctx) {
@@ -139,7 +138,8 @@ export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSp
       );
       const groupId = res.GroupId!;
       const want = ruleKeys(spec.ingress);
-      await converge(action, groupId, want, []);
+      // Just created: authorizing may not see the group yet (InvalidGroup.NotFound), so that is retried for a while.
+      await retryNotFound(env, GONE, () => converge(action, groupId, want, []));
       return { id: groupId, out: { groupId, vpcId: spec.vpcId, ingress: want } };
     },
     async delete(id, _out, ctx) {
@@ -148,11 +148,9 @@ export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSp
     },
     diff(spec, out) {
       if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };
-      const want = ruleKeys(spec.ingress);
-      if (want.join(",") === [...out.ingress].sort().join(",")) return { result: "same" };
-      const added = want.filter((k) => !out.ingress.includes(k)).length;
-      const removed = out.ingress.filter((k) => !want.includes(k)).length;
-      return { result: "update", reason: `ingress rules differ (+${added} -${removed})` };
+      const { missing, extra, same } = setDelta(ruleKeys(spec.ingress), out.ingress);
+      if (same) return { result: "same" };
+      return { result: "update", reason: `ingress rules differ (+${missing.length} -${extra.length})` };
     },
     async update(id, spec, out) {
       const want = ruleKeys(spec.ingress);

@@ -1,16 +1,18 @@
 /**
  * Helpers every AWS resource kind shares: stack tags and tag filters, error
- * codes, error wrapping and a polling waiter that reports progress.
+ * codes, and the provider-neutral scaffold (src/providers/scaffold.ts) adapted
+ * to AWS: not-found by error code, and waits whose timeouts say AWS may still
+ * finish.
  */
 import { createHash } from "node:crypto";
 import type { Filter, Tag, TagSpecification, ResourceType } from "@aws-sdk/client-ec2";
 import type { StackTags } from "../../engine/types.js";
 import { PilotError } from "../../errors.js";
 import * as scaffold from "../scaffold.js";
-import type { PollEnv, WaitCheck, WaitOptions } from "../scaffold.js";
+import type { PollEnv, RetryNotFoundOptions, VisibilityOptions, WaitCheck, WaitOptions } from "../scaffold.js";
 import type { AwsClients } from "./clients.js";
 
-export { actions, attempt, createOrAdopt, describeAction, firstOwned, formatElapsed, sameSet, setDelta, untilVisible } from "../scaffold.js";
+export { actions, attempt, createOrAdopt, describeAction, firstOwned, formatElapsed, sameSet, setDelta } from "../scaffold.js";
 export type { WaitCheck, WaitOptions } from "../scaffold.js";
 
 /** What each kind is built with: the shared clients, the region, and wait tuning for tests. */
@@ -109,4 +111,25 @@ export function orGone<T>(codes: readonly string[], fn: () => Promise<T>): Promi
 /** The shared poller (src/providers/scaffold.ts), saying that AWS may still finish what timed out. */
 export function waitFor<T>(env: AwsKindEnv, opts: WaitOptions, check: () => Promise<WaitCheck<T>>): Promise<T | undefined> {
   return scaffold.waitFor(env, { cloud: "AWS", ...opts }, check);
+}
+
+/** The shared "just created, not visible yet" read retry (scaffold.untilVisible), saying that AWS may still finish it. */
+export function untilVisible<T>(env: PollEnv, what: string, read: () => Promise<T | undefined>, opts: VisibilityOptions = {}): Promise<T> {
+  return scaffold.untilVisible(env, what, read, { cloud: "AWS", ...opts });
+}
+
+/**
+ * Runs a call acting on a resource just created, retrying it while it fails
+ * with one of the not-found `codes` (or as `notFound` tells; scaffold.retryNotFound):
+ * AWS is eventually consistent, so AttachInternetGateway, AssociateAddress or
+ * AuthorizeSecurityGroupIngress right after the create may not see it yet.
+ */
+export function retryNotFound<T>(
+  env: PollEnv,
+  notFound: readonly string[] | ((err: unknown) => boolean),
+  fn: () => Promise<T>,
+  opts?: RetryNotFoundOptions,
+): Promise<T> {
+  const isNotFound = typeof notFound === "function" ? notFound : (err: unknown) => isErrorCode(err, ...notFound);
+  return scaffold.retryNotFound(env, isNotFound, fn, opts);
 }

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
 import { PilotError } from "../../errors.js";
-import { actions, attempt, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, firstOwned, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** Desired subnet: its VPC, range, and which of the region's zones (by sorted position) it sits in. */
 export interface SubnetSpec {
@@ -82,7 +82,7 @@ export function subnetKind(env: AwsKindEnv): ResourceKind<SubnetSpec, SubnetOut>
     },
     async find(tags, spec) {
       const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeSubnetsCommand({ Filters: tagFilters(tags) })));
-      const s = res.Subnets?.[0];
+      const s = firstOwned(res.Subnets);
       if (!s) return undefined;
       // zoneIndex is not stored in AWS: take it from the spec, or else from the subnet's zone.
       const zoneIndex = spec?.zoneIndex ?? Math.max(0, (await attempt(act("find", tags.key), () => availabilityZones(ec2))).indexOf(s.AvailabilityZone!));

@@ -1,6 +1,6 @@
 import { CreateVpcCommand, DeleteVpcCommand, DescribeVpcsCommand, type Vpc } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
-import { actions, attempt, orGone, tagFilters, tagSpecs, waitFor, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, firstOwned, orGone, tagFilters, tagSpecs, waitFor, type AwsKindEnv } from "./shared.js";
 
 /** Desired VPC: its address range. */
 export interface VpcSpec {
@@ -24,16 +24,22 @@ function toOut(vpc: Vpc): VpcOut {
 export function vpcKind(env: AwsKindEnv): ResourceKind<VpcSpec, VpcOut> {
   const { ec2 } = env.clients;
   const act = actions(TYPE, env.region);
+
+  /** The VPC by id; undefined when not found. */
+  async function describe(id: string): Promise<Vpc | undefined> {
+    const res = await orGone(GONE, () => ec2.send(new DescribeVpcsCommand({ VpcIds: [id] })));
+    return res?.Vpcs?.[0];
+  }
+
   return {
     type: TYPE,
     async read(id) {
-      const res = await attempt(act("read", id), () => orGone(GONE, () => ec2.send(new DescribeVpcsCommand({ VpcIds: [id] }))));
-      const vpc = res?.Vpcs?.[0];
+      const vpc = await attempt(act("read", id), () => describe(id));
       return vpc ? toOut(vpc) : undefined;
     },
     async find(tags) {
       const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeVpcsCommand({ Filters: tagFilters(tags) })));
-      const vpc = res.Vpcs?.[0];
+      const vpc = firstOwned(res.Vpcs);
       return vpc ? { id: vpc.VpcId!, out: toOut(vpc) } : undefined;
     },
     async create(spec, ctx) {
@@ -42,12 +48,13 @@ export function vpcKind(env: AwsKindEnv): ResourceKind<VpcSpec, VpcOut> {
         ec2.send(new CreateVpcCommand({ CidrBlock: spec.cidr, TagSpecifications: tagSpecs(ctx.tags, "vpc") })),
       );
       const vpcId = res.Vpc!.VpcId!;
-      // A new VPC is "pending" for a moment; wait so its subnets are not refused.
+      // A new VPC is "pending" for a moment; wait so its subnets are not refused. Just created, it may
+      // also answer not-found for a moment (EC2 is eventually consistent): that is "not visible yet", within the same bound.
       if (res.Vpc?.State !== "available") {
         await attempt(action, () =>
           waitFor(env, { what: `VPC ${vpcId}`, intervalMs: 2_000, timeoutMs: 120_000, progress: ctx.progress }, async () => {
-            const d = await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }));
-            const state = d.Vpcs?.[0]?.State ?? "pending";
+            const vpc = await describe(vpcId);
+            const state = vpc ? (vpc.State ?? "pending") : "not visible yet";
             return { done: state === "available", status: state };
           }),
         );
