@@ -40,6 +40,19 @@ function mainUsage(): string {
   ].join("\n");
 }
 
+const PROVIDER_WORDS = ["aws", "gcp", "local"];
+
+/**
+ * The earlier Pilot's forms: `pilot setup gcp` and `pilot setup --gcp` (and
+ * aws, local) mean `pilot up-server --provider gcp`. The bare word counts only
+ * right after `setup` (elsewhere it could be a flag's value, e.g. `--name gcp`).
+ */
+export function setupArgs(rest: string[]): string[] {
+  const [head, ...tail] = rest;
+  if (head !== undefined && PROVIDER_WORDS.includes(head)) return ["--provider", head, ...tail];
+  return rest.flatMap((a) => (PROVIDER_WORDS.includes(a.replace(/^--/, "")) && a.startsWith("--") ? ["--provider", a.slice(2)] : [a]));
+}
+
 /** Rejects flags the command does not define (citty itself accepts anything). */
 export function checkFlags(argsDef: ArgsDef, rawArgs: string[], command: string): void {
   const known = new Set<string>(["help", "h"]);
@@ -92,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const name = ALIASES[first] ?? first;
+    if (first === "setup") rest.splice(0, rest.length, ...setupArgs(rest));
     const entry = COMMANDS[name];
     if (!entry) throw new UsageError(`Unknown command "${first}".`, "Run `pilot --help` for the list of commands.");
     const cmd = await entry.loader();

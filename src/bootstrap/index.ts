@@ -21,7 +21,7 @@ export { LocalExecutor } from "./executor-local.js";
 export { RecordingExecutor } from "./executor-recording.js";
 export { SshExecutor, connectSsh, type ConnectSshOptions } from "./ssh/executor.js";
 export {
-  forgetHostKey, sshCommandArgs, knownHostsPath, fingerprintOf, HostKeyMismatchError, ACCEPT_NEW_HOST_KEY_FLAG,
+  forgetHostKey, sshCommandArgs, knownHostsPath, fingerprintOf, fingerprintOfLine, HostKeyMismatchError, ACCEPT_NEW_HOST_KEY_FLAG,
 } from "./ssh/host-key.js";
 export { serverHealth, type HealthOptions } from "./health.js";
 export { writeWaypointContext, waypointConfigDir, type WaypointContextOptions } from "./waypoint-context.js";

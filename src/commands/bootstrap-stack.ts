@@ -39,27 +39,52 @@ function placement(ctx: CommandContext, access: ServerAccess, settings: Record<s
   };
 }
 
-/** Opens the executor for the stack's server; SSH pins the host key on first contact. */
-async function openExecutor(ctx: CommandContext, access: ServerAccess, opts: { acceptNewHostKey?: boolean; key?: string }) {
+/**
+ * Pins the host key the cloud publishes for the server (GCE guest
+ * attributes), before any connection, when nothing is pinned yet. Without a
+ * published key the first connection pins what it sees, and the user is told.
+ */
+async function pinPublishedHostKey(ctx: CommandContext, provider: Provider<any>, key: string): Promise<void> {
+  const state = ctx.store.current!;
+  if (state.server.hostKeyFingerprint || !provider.publishedHostKey) return;
+  const b = await import("../bootstrap/index.js");
+  const published = await provider.publishedHostKey(state, (message) => ctx.ui.emit({ type: "progress", key, message }));
+  if (!published) {
+    ctx.ui.warn("The cloud has not published the server's SSH host key; Pilot will pin the key the server presents on first contact.");
+    return;
+  }
+  const fingerprint = b.fingerprintOfLine(published);
+  await ctx.store.update((s) => {
+    s.server.hostKeyFingerprint = fingerprint;
+    s.server.hostKeySource = "cloud";
+  });
+  ctx.ui.emit({ type: "log", level: "info", message: `Pinned the server's SSH host key ${fingerprint}, as the cloud published it.` });
+}
+
+/** Opens the executor for the stack's server; SSH pins the host key from the cloud, or else on first contact. */
+async function openExecutor(ctx: CommandContext, provider: Provider<any>, access: ServerAccess, opts: { acceptNewHostKey?: boolean; key?: string }) {
   const b = await import("../bootstrap/index.js");
   if (access.via === "local") return new b.LocalExecutor(ctx.env);
   if (opts.acceptNewHostKey) {
     await ctx.store.update((s) => b.forgetHostKey(ctx.stackDir, s.server));
-    ctx.ui.warn("Forgot the pinned SSH host key (--accept-new-host-key); the key the server presents now will be pinned.");
+    ctx.ui.warn("Forgot the pinned SSH host key (--accept-new-host-key); the key the cloud publishes, or else the one the server presents, will be pinned.");
   }
   const key = opts.key ?? "bootstrap:connect";
+  await pinPublishedHostKey(ctx, provider, key);
   return b.connectSsh({
     host: access.host,
     port: access.port,
     username: access.user,
     privateKeyPath: access.privateKeyPath,
     pinnedFingerprint: ctx.store.current!.server.hostKeyFingerprint,
+    pinnedSource: ctx.store.current!.server.hostKeySource,
     knownHostsFile: b.knownHostsPath(ctx.stackDir),
     onFirstContact: async (fingerprint) => {
       await ctx.store.update((s) => {
         s.server.hostKeyFingerprint = fingerprint;
+        s.server.hostKeySource = "first-contact";
       });
-      ctx.ui.emit({ type: "log", level: "info", message: `Pinned the server's SSH host key ${fingerprint}.` });
+      ctx.ui.emit({ type: "log", level: "info", message: `Pinned the server's SSH host key ${fingerprint} on first contact.` });
     },
     onRetry: (attempt, error) => ctx.ui.emit({ type: "progress", key, message: `waiting for SSH (attempt ${attempt}: ${error})` }),
   });
@@ -78,7 +103,7 @@ export async function bootstrapStack(
   const b = await import("../bootstrap/index.js");
   const emit = ctx.ui.emit.bind(ctx.ui);
   emit({ type: "start", key: "bootstrap:connect", action: "check" });
-  const exec = await openExecutor(ctx, access, opts);
+  const exec = await openExecutor(ctx, provider, access, opts);
   emit({ type: "done", key: "bootstrap:connect", action: "check" });
   try {
     const tlsDir = join(ctx.stackDir, "tls");
@@ -135,7 +160,7 @@ export async function serverHealthFor(
   const b = await import("../bootstrap/index.js");
   let exec;
   try {
-    exec = await openExecutor(ctx, access, { key: "status:ssh" });
+    exec = await openExecutor(ctx, provider, access, { key: "status:ssh" });
   } catch (err) {
     if (err instanceof b.HostKeyMismatchError) throw err;
     const message = err instanceof Error ? err.message : String(err);

@@ -18,14 +18,16 @@ export default defineCommand({
     "skip-final-snapshot": { type: "boolean", description: "Delete the database without a final snapshot (data is lost)" },
     "keep-volumes": { type: "boolean", description: "local provider: keep the database's data volume (a later stack of the same name reuses it)" },
     orphans: { type: "boolean", description: "Also delete resources tagged for this stack that its state does not track (e.g. after a lost state file)" },
-    provider: { type: "string", description: "With --orphans when the stack has no state file: aws or local", valueHint: "NAME" },
-    region: { type: "string", description: "With --orphans when the stack has no state file: the AWS region to search" },
+    provider: { type: "string", description: "With --orphans when the stack has no state file: aws, gcp or local", valueHint: "NAME" },
+    region: { type: "string", description: "With --orphans when the stack has no state file: the region to search" },
+    project: { type: "string", description: "With --orphans when the stack has no state file: the GCP project to search" },
+    zone: { type: "string", description: "With --orphans when the stack has no state file: the GCP zone of the server (default <region>-b)" },
   },
   async run({ args }) {
     const ctx = buildContext("teardown", args);
-    if (!args.orphans && (args.provider !== undefined || args.region !== undefined)) {
+    if (!args.orphans && [args.provider, args.region, args.project, args.zone].some((v) => v !== undefined)) {
       ctx.ui.close();
-      throw new UsageError("--provider and --region only apply to `pilot teardown --orphans`.", "A stack's state already says where it lives.");
+      throw new UsageError("--provider, --region, --project and --zone only apply to `pilot teardown --orphans`.", "A stack's state already says where it lives.");
     }
     const { state, provider } = args.orphans ? await loadForOrphans(ctx, args.provider, args.region) : await loadStack(ctx);
     try {
@@ -71,7 +73,7 @@ export default defineCommand({
   },
 });
 
-type TeardownArgs = { yes?: boolean; "dry-run"?: boolean; "skip-final-snapshot"?: boolean; "keep-volumes"?: boolean; region?: string };
+type TeardownArgs = { yes?: boolean; "dry-run"?: boolean; "skip-final-snapshot"?: boolean; "keep-volumes"?: boolean; region?: string; project?: string; zone?: string };
 
 /** Stored settings plus this run's teardown-only choices. */
 function teardownSettings(stored: Record<string, unknown>, args: TeardownArgs): Record<string, unknown> {
@@ -80,7 +82,8 @@ function teardownSettings(stored: Record<string, unknown>, args: TeardownArgs): 
 
 /** `--provider aws --region eu-west-1`: the flags that find a stack with no state file. */
 function whereFlags(provider: string, settings: Record<string, unknown>): string {
-  return `--provider ${provider}${typeof settings.region === "string" ? ` --region ${settings.region}` : ""}`;
+  const project = typeof settings.project === "string" ? ` --project ${settings.project}` : "";
+  return `--provider ${provider}${typeof settings.region === "string" ? ` --region ${settings.region}` : ""}${project}`;
 }
 
 /**
@@ -111,7 +114,7 @@ async function loadForOrphans(
   if (!providerFlag) {
     throw new UsageError(
       `Stack "${ctx.stack}" has no state file (${ctx.store.file}), so Pilot cannot tell where to look for its resources.`,
-      `Pass --provider aws --region REGION (or --provider local): \`pilot teardown --orphans --name ${ctx.stack} --provider aws --region eu-west-1\`.`,
+      `Pass --provider aws|gcp --region REGION (and --project on GCP), or --provider local: \`pilot teardown --orphans --name ${ctx.stack} --provider aws --region eu-west-1\`.`,
     );
   }
   const { loadProvider } = await import("../providers/index.js");
@@ -187,7 +190,7 @@ async function teardownWithOrphans(ctx: CommandContext, provider: Provider<any>,
     const state = dryRun ? loaded : ctx.store.load();
     if (Boolean(state) !== Boolean(loaded)) throw new PilotError(`The state of stack "${ctx.stack}" changed while teardown started.`, { hint: "Run the command again." });
     // Teardown creates nothing, so the allowed ranges are never used: the placeholder spares the AWS provider its public-address look-up.
-    const settings = teardownSettings(state?.settings ?? (await provider.resolveSettings({ region: args.region }, { allowCidrs: ["127.0.0.1/32"] })), args);
+    const settings = teardownSettings(state?.settings ?? (await provider.resolveSettings({ region: args.region, project: args.project, zone: args.zone }, { allowCidrs: ["127.0.0.1/32"] })), args);
     ctx.ui.info(`Looking for resources of stack "${ctx.stack}" as ${await provider.checkCredentials(settings)}${typeof settings.region === "string" ? ` in ${settings.region}` : ""}.`);
     const orphans = orphansOf(await provider.findTagged(settings, state), state);
 

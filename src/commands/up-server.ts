@@ -13,11 +13,14 @@ export default defineCommand({
     ...commonArgs,
     ...changeArgs,
     provider: { type: "string", description: "aws, gcp or local (default: the stack's provider)", valueHint: "NAME" },
-    region: { type: "string", description: "Cloud region (default: from the AWS config chain)" },
+    region: { type: "string", description: "Cloud region (default: AWS's config chain; GCP's CLOUDSDK_COMPUTE_REGION)" },
+    project: { type: "string", description: "GCP project (default: GOOGLE_CLOUD_PROJECT, CLOUDSDK_CORE_PROJECT, then your credentials' project)" },
+    zone: { type: "string", description: "GCP zone for the server VM (default: <region>-b)" },
+    "enable-apis": { type: "boolean", description: "GCP: enable the Google APIs Pilot needs that are disabled, instead of stopping" },
     "allow-cidr": { type: "string", description: "CIDR allowed to reach SSH and Waypoint; repeatable (default: your public address /32)" },
     "allow-world": { type: "boolean", description: "Permit 0.0.0.0/0 in --allow-cidr (not recommended)" },
-    "instance-type": { type: "string", description: "Server VM size (AWS default t3.small)" },
-    "db-instance-class": { type: "string", description: "Database size (AWS default db.t4g.micro)" },
+    "instance-type": { type: "string", description: "Server VM size (AWS default t3.small, GCP machine type e2-small)" },
+    "db-instance-class": { type: "string", description: "Database size (AWS default db.t4g.micro, GCP Cloud SQL tier db-g1-small)" },
     ami: { type: "string", description: "Server image id (default: the latest Ubuntu 24.04 LTS, looked up at run time)" },
     "waypoint-image": { type: "string", description: "Waypoint server/runner image (default hashicorp/waypoint:0.11.4)" },
     "postgres-image": { type: "string", description: "PostgreSQL image for --provider local" },
@@ -40,9 +43,7 @@ export default defineCommand({
         `Use another --name for a second stack, or run \`pilot teardown --name ${ctx.stack}\` first.`,
       );
     }
-    if (providerName !== "local" && args["postgres-image"] !== undefined) {
-      throw new UsageError("--postgres-image applies to --provider local only.", "On AWS the database is RDS; drop the flag.");
-    }
+    checkProviderFlags(providerName, args);
     const emit = ctx.ui.emit.bind(ctx.ui);
     const provider = await loadProvider(providerName, { stack: ctx.stack, stackDir: ctx.stackDir, env: ctx.env, emit });
     try {
@@ -50,6 +51,10 @@ export default defineCommand({
       const providerSettings = await provider.resolveSettings(
         {
           region: args.region,
+          project: args.project,
+          zone: args.zone,
+          enableApis: args["enable-apis"],
+          dryRun: args["dry-run"],
           allowCidr: repeatedFlag(rawArgs, "allow-cidr"),
           allowWorld: args["allow-world"],
           instanceType: args["instance-type"],
@@ -126,3 +131,21 @@ export function resourceSummary(resources: Record<string, { type: string; id?: s
   return Object.fromEntries(Object.entries(resources).map(([k, r]) => [k, { type: r.type, id: r.id, status: r.status }]));
 }
 
+
+/** Flags that mean something on one provider only; given to another, they are a mistake worth stopping for. */
+const PROVIDER_ONLY_FLAGS: Record<string, { provider: string; elsewhere: string }> = {
+  "postgres-image": { provider: "local", elsewhere: "In the cloud the database is RDS or Cloud SQL; drop the flag." },
+  ami: { provider: "aws", elsewhere: "Drop the flag: GCP servers run the newest Ubuntu 24.04 LTS image, local ones your Docker engine." },
+  project: { provider: "gcp", elsewhere: "Drop the flag: AWS takes its account from your credentials." },
+  zone: { provider: "gcp", elsewhere: "Drop the flag: on AWS Pilot picks the zones of --region." },
+  "enable-apis": { provider: "gcp", elsewhere: "Drop the flag: it enables Google APIs." },
+};
+
+/** Refuses a provider-specific flag given for another provider (nothing is touched yet). */
+export function checkProviderFlags(provider: string, args: Record<string, unknown>): void {
+  for (const [flag, only] of Object.entries(PROVIDER_ONLY_FLAGS)) {
+    if (args[flag] !== undefined && provider !== only.provider) {
+      throw new UsageError(`--${flag} applies to --provider ${only.provider} only.`, only.elsewhere);
+    }
+  }
+}

@@ -12,7 +12,7 @@ export async function loadProvider(name: string, ctx: ProviderContext): Promise<
     case "local":
       return (await import("./local/provider.js")).createLocalProvider(ctx);
     case "gcp":
-      throw new UsageError("The gcp provider is not available in this release yet.", "Use --provider aws or --provider local.");
+      return (await import("./gcp/provider.js")).createGcpProvider(ctx);
     default:
       throw new UsageError(`Unknown provider "${name}".`, `Use one of: ${PROVIDERS.join(", ")}.`);
   }

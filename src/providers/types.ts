@@ -57,6 +57,13 @@ export interface Provider<Settings extends Record<string, unknown> = Record<stri
   kinds(settings: Settings): Record<string, ResourceKind>;
   /** How to reach the server; undefined until it exists. */
   serverAccess(state: StackState): ServerAccess | undefined;
+  /**
+   * The server's SSH host key as the cloud publishes it ("ssh-ed25519 AAAA…"),
+   * read before the first connection so the key is pinned without trusting
+   * the network; undefined when the cloud has none to give (first-contact
+   * pinning is then the fallback, and the bootstrap says so). Optional.
+   */
+  publishedHostKey?(state: StackState, progress: (message: string) => void): Promise<string | undefined>;
   /** The database's connection details; undefined until it exists. */
   databaseInfo(state: StackState): DatabaseInfo | undefined;
   /** Errors worth retrying while deleting (dependency still attached, resource busy). */

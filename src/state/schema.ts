@@ -22,8 +22,10 @@ export interface ResourceState {
 
 /** The server's SSH identity, pinned on first contact. */
 export interface ServerState {
-  /** "SHA256:..." fingerprint of the host key, pinned on first contact. */
+  /** "SHA256:..." fingerprint of the host key, pinned before or on first contact. */
   hostKeyFingerprint?: string;
+  /** Where the pin came from: the cloud's own record of the key (GCE guest attributes), or the first connection. */
+  hostKeySource?: "cloud" | "first-contact";
   /** When the last bootstrap finished. */
   bootstrappedAt?: string;
 }
@@ -79,6 +81,7 @@ export const stateSchema = {
       additionalProperties: false,
       properties: {
         hostKeyFingerprint: { type: "string", pattern: "^SHA256:" },
+        hostKeySource: { enum: ["cloud", "first-contact"] },
         bootstrappedAt: { type: "string" },
       },
     },

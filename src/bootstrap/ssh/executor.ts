@@ -18,6 +18,8 @@ export interface ConnectSshOptions {
   privateKeyPath: string;
   /** `SHA256:...` pinned in state; any other key is refused. Absent: first contact. */
   pinnedFingerprint?: string;
+  /** Where the pin came from, for the refusal's message (default first contact). */
+  pinnedSource?: "cloud" | "first-contact";
   /** Called once, on first contact, before any command runs: persist the pin here (state). */
   onFirstContact: (fingerprint: string, knownHostsLine: string) => Promise<void>;
   /** Also keep this OpenSSH known_hosts file (`$stackDir/known_hosts`) in step with the pin. */
@@ -160,7 +162,7 @@ export class SshExecutor implements Executor {
           const line = knownHostsLine(host, port, key);
           if (this.#pinned !== undefined) {
             if (fp !== this.#pinned) {
-              hostKeyError = new HostKeyMismatchError(host, port, this.#pinned, fp);
+              hostKeyError = new HostKeyMismatchError(host, port, this.#pinned, fp, this.opts.pinnedSource);
               verify(false);
               return;
             }

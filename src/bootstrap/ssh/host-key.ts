@@ -51,15 +51,28 @@ export function writeKnownHosts(file: string, line: string): void {
  */
 export function forgetHostKey(stackDir: string, server?: ServerState): void {
   rmSync(knownHostsPath(stackDir), { force: true });
-  if (server) delete server.hostKeyFingerprint;
+  if (server) {
+    delete server.hostKeyFingerprint;
+    delete server.hostKeySource;
+  }
+}
+
+/** SHA256 fingerprint of an OpenSSH public key line ("ssh-ed25519 AAAA... comment"). */
+export function fingerprintOfLine(line: string): string {
+  const [, base64] = line.trim().split(/\s+/);
+  if (!base64) throw new Error("not an OpenSSH public key line");
+  return fingerprintOf(Buffer.from(base64, "base64"));
 }
 
 /** The server presented a different host key than the one pinned in state. */
 export class HostKeyMismatchError extends PilotError {
-  constructor(readonly host: string, readonly port: number, readonly pinned: string, readonly presented: string) {
+  constructor(readonly host: string, readonly port: number, readonly pinned: string, readonly presented: string, readonly source: "cloud" | "first-contact" = "first-contact") {
     super(
-      `The SSH host key of ${knownHostsName(host, port)} changed: Pilot pinned ${pinned} on first contact, ` +
-        `but the server now presents ${presented}. Pilot did not connect.`,
+      source === "cloud"
+        ? `The SSH host key of ${knownHostsName(host, port)} is not the one the cloud published for the server: ` +
+            `the cloud says ${pinned}, the server presents ${presented}. Pilot did not connect.`
+        : `The SSH host key of ${knownHostsName(host, port)} changed: Pilot pinned ${pinned} on first contact, ` +
+            `but the server now presents ${presented}. Pilot did not connect.`,
       {
         hint:
           "If you rebuilt or replaced the server on purpose (a new VM has a new host key), accept the new key with " +
