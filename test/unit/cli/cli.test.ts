@@ -31,6 +31,29 @@ describe("pilot CLI", () => {
     expect(loaded).not.toMatch(/@aws-sdk|@google-cloud|googleapis|ssh2/);
   });
 
+  it("loads Google's libraries on the GCP path only: AWS and local load none, GCP no AWS SDK", async () => {
+    const tracer = fileURLToPath(new URL("../../support/trace-imports.mjs", import.meta.url));
+    // Each run loads its provider, then stops at a bad flag before any call goes out.
+    const traced = async (provider: string, flags: string[], error: RegExp) => {
+      const trace = join(t.home, `imports-${provider}.txt`);
+      writeFileSync(trace, "");
+      const r = await runCli(["up-server", "--provider", provider, ...flags], { ...env(), PILOT_TRACE_IMPORTS: trace }, { nodeArgs: ["--import", tracer] });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(error);
+      return readFileSync(trace, "utf8");
+    };
+    const badRegion = ["--region", "bad!", "--allow-cidr", "203.0.113.9/32"];
+    const local = await traced("local", ["--postgres-image", "bad image!"], /Invalid image reference/);
+    expect(local).toMatch(/providers\/local\/provider\.js/);
+    expect(local).not.toMatch(/googleapis|google-auth-library|@google-cloud|gaxios|@aws-sdk/);
+    const aws = await traced("aws", badRegion, /--region "bad!" is not valid/);
+    expect(aws).toMatch(/@aws-sdk\/client-ec2/); // the trace sees the provider's SDK
+    expect(aws).not.toMatch(/googleapis|google-auth-library|@google-cloud|gaxios/);
+    const gcp = await traced("gcp", badRegion, /--region "bad!" is not valid/);
+    expect(gcp).toMatch(/googleapis\/build\/src\/apis\/compute/);
+    expect(gcp).not.toMatch(/@aws-sdk|@google-cloud\/compute/);
+  }, 60_000); // three CLI processes, each loading an SDK
+
   it("a command's --help shows its options", async () => {
     const r = await runCli(["up-server", "--help"], env());
     expect(r.code).toBe(0);
