@@ -2,7 +2,9 @@
 # Installs (when missing) and starts what the integration and e2e tiers need:
 # Debian's docker.io with dockerd running, openssh-server and sudo (each test
 # starts its own sshd on loopback, with a sudo-capable user), busybox-static
-# and postgresql (for the stand-in images), curl, and a Python venv with moto[server]. Idempotent: safe to run again.
+# and postgresql (for the stand-in images), curl, and a Python venv with moto[server] and
+# google-api-python-client (whose discovery documents the GCP fake, test/fakes/gcp, validates
+# requests against). Idempotent: safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,8 +46,13 @@ fi
 # moto in a project-local venv (git-ignored); PILOT_MOTO_VENV points elsewhere if set.
 venv="${PILOT_MOTO_VENV:-.venv/moto}"
 if [ ! -x "$venv/bin/moto_server" ]; then
-  echo "services: creating $venv with moto[server]" >&2
+  echo "services: creating $venv with moto[server] and google-api-python-client" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]"
+  "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]" google-api-python-client
+fi
+# A venv made before the GCP fake existed lacks Google's client (and its discovery documents).
+if ! "$venv/bin/python" -c 'import googleapiclient' >/dev/null 2>&1; then
+  echo "services: adding google-api-python-client to $venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check google-api-python-client
 fi
 echo "services: ready (docker $(docker version --format '{{.Server.Version}}'), moto in $venv)" >&2
