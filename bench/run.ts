@@ -16,6 +16,7 @@ const fmt = (n: number) => n.toFixed(0);
 const MACRO: Record<string, () => Promise<{ default: () => Promise<void> }>> = {
   "noop-rerun": () => import("./noop-rerun.js"),
   bootstrap: () => import("./bootstrap.js"),
+  gcp: () => import("./gcp.js"),
 };
 const unknown = only.filter((name) => !["help", "walk", ...Object.keys(MACRO)].includes(name));
 if (unknown.length > 0) {
