@@ -146,7 +146,9 @@ class HumanRenderer extends BaseRenderer {
         const a = this.#active.get(event.key);
         if (a && a.status === event.message) return;
         if (a) a.status = event.message;
-        if (!this.#tty) this.#write(`  ${event.key}: ${event.message}${a ? ` (${elapsed(a.since)})` : ""}`);
+        // A waiter's status already carries its elapsed time ("PENDING_CREATE (3m05s)"): say it once.
+        const timed = /\((\d+m)?\d+s\)/.test(event.message);
+        if (!this.#tty) this.#write(`  ${event.key}: ${event.message}${a && !timed ? ` (${elapsed(a.since)})` : ""}`);
         break;
       }
       case "done": {
