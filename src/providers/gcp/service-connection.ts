@@ -24,7 +24,7 @@ export const SERVICE_PEERING = "servicenetworking-googleapis-com";
 /**
  * Delays between attempts to delete the connection while Google still says
  * "Producer services (e.g. CloudSQL ...) are still using this connection",
- * which it does for a while after the Cloud SQL instance is gone (about 8
+ * which it does for a while after the Cloud SQL instance is gone (Pilot waits about 7
  * minutes in all); then the peering is removed through Compute instead.
  */
 export const CONNECTION_DELETE_DELAYS_MS = [5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000];
