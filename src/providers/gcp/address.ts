@@ -1,7 +1,7 @@
 import type { compute_v1 } from "googleapis/build/src/apis/compute/v1.js";
 import type { ResourceKind } from "../../engine/types.js";
 import { isAlreadyExists } from "./errors.js";
-import { actions, attempt, createOrAdopt, hasStackLabels, orGone, requestIdOf, stackLabels, waitComputeOp, type GcpKindEnv } from "./shared.js";
+import { actions, attempt, createOrAdopt, deleteByOperation, hasStackLabels, lookupsByName, orGone, requestIdOf, stackLabels, waitComputeOp, type GcpKindEnv } from "./shared.js";
 
 /**
  * Desired reserved address. Regional EXTERNAL: the server's static public
@@ -67,15 +67,7 @@ export function addressKind(env: GcpKindEnv, scope: AddressSpec["scope"]): Resou
 
   return {
     type,
-    async read(id) {
-      const a = await attempt(act("read", id), () => get(id));
-      return a ? toOut(a) : undefined;
-    },
-    async find(tags, spec) {
-      if (!spec) return undefined;
-      const a = await attempt(act("find", tags.key), () => get(spec.name));
-      return a && hasStackLabels(a.labels, tags) ? { id: a.name!, out: toOut(a) } : undefined;
-    },
+    ...lookupsByName<AddressSpec, compute_v1.Schema$Address, AddressOut>(act, get, toOut, (a, tags) => hasStackLabels(a.labels, tags)),
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       const body: compute_v1.Schema$Address = regional
@@ -103,11 +95,8 @@ export function addressKind(env: GcpKindEnv, scope: AddressSpec["scope"]): Resou
       return { id: spec.name, out: toOut(a) };
     },
     async delete(id, _out, ctx) {
-      await attempt(act("delete", ctx.tags.key), async () => {
-        // IN_USE (the VM or the peering still holds it) propagates for the engine to retry.
-        const op = await orGone(async () => (await remove(id)).data);
-        if (op) await waitComputeOp(env, op, { what: `delete address ${id}`, progress: ctx.progress });
-      });
+      // IN_USE (the VM or the peering still holds it) propagates for the engine to retry.
+      await deleteByOperation(env, act("delete", ctx.tags.key), `delete address ${id}`, () => remove(id), ctx.progress);
     },
     diff(spec, out) {
       if (spec.networkSelfLink !== undefined && spec.networkSelfLink !== out.network) return { result: "replace", reason: "the network changed" };

@@ -1,7 +1,7 @@
 import type { compute_v1 } from "googleapis/build/src/apis/compute/v1.js";
 import type { ResourceKind } from "../../engine/types.js";
 import { isAlreadyExists } from "./errors.js";
-import { actions, attempt, createOrAdopt, noteIsOurs, orGone, ownershipNote, requestIdOf, sameSet, waitComputeOp, type GcpKindEnv } from "./shared.js";
+import { actions, attempt, createOrAdopt, deleteByOperation, lookupsByName, noteIsOurs, orGone, ownershipNote, requestIdOf, sameSet, waitComputeOp, type GcpKindEnv } from "./shared.js";
 
 /** Desired ingress rule: TCP ports from source ranges to instances with a network tag. */
 export interface FirewallSpec {
@@ -72,15 +72,7 @@ export function firewallKind(env: GcpKindEnv): ResourceKind<FirewallSpec, Firewa
 
   return {
     type: TYPE,
-    async read(id) {
-      const f = await attempt(act("read", id), () => get(id));
-      return f ? toOut(f) : undefined;
-    },
-    async find(tags, spec) {
-      if (!spec) return undefined;
-      const f = await attempt(act("find", tags.key), () => get(spec.name));
-      return f && noteIsOurs(f.description, tags) ? { id: f.name!, out: toOut(f) } : undefined;
-    },
+    ...lookupsByName<FirewallSpec, compute_v1.Schema$Firewall, FirewallOut>(act, get, toOut, (f, tags) => noteIsOurs(f.description, tags)),
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       const result = await createOrAdopt({
@@ -103,10 +95,7 @@ export function firewallKind(env: GcpKindEnv): ResourceKind<FirewallSpec, Firewa
       return { id: spec.name, out: toOut(f) };
     },
     async delete(id, _out, ctx) {
-      await attempt(act("delete", ctx.tags.key), async () => {
-        const op = await orGone(async () => (await compute.firewalls.delete({ project: env.project, firewall: id })).data);
-        if (op) await waitComputeOp(env, op, { what: `delete firewall rule ${id}`, progress: ctx.progress });
-      });
+      await deleteByOperation(env, act("delete", ctx.tags.key), `delete firewall rule ${id}`, () => compute.firewalls.delete({ project: env.project, firewall: id }), ctx.progress);
     },
     diff(spec, out) {
       if (spec.networkSelfLink !== out.network) return { result: "replace", reason: "the network changed" };

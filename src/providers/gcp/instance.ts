@@ -3,7 +3,7 @@ import type { ResourceKind } from "../../engine/types.js";
 import { PilotError } from "../../errors.js";
 import { CLOUD_PLATFORM_SCOPE } from "./clients.js";
 import { isAlreadyExists } from "./errors.js";
-import { actions, attempt, createOrAdopt, hasStackLabels, lastSegment, orGone, requestIdOf, sameSet, stackLabels, waitComputeOp, waitFor, type GcpKindEnv } from "./shared.js";
+import { actions, attempt, createOrAdopt, deleteByOperation, hasStackLabels, lastSegment, lookupsByName, orGone, requestIdOf, sameSet, stackLabels, waitComputeOp, waitFor, type GcpKindEnv } from "./shared.js";
 
 /** Desired server VM. */
 export interface InstanceSpec {
@@ -115,15 +115,7 @@ export function instanceKind(env: GcpKindEnv): ResourceKind<InstanceSpec, Instan
 
   return {
     type: TYPE,
-    async read(id) {
-      const i = await attempt(act("read", id), () => get(id));
-      return i ? toOut(i) : undefined;
-    },
-    async find(tags, spec) {
-      if (!spec) return undefined;
-      const i = await attempt(act("find", tags.key), () => get(spec.name));
-      return i && hasStackLabels(i.labels, tags) ? { id: i.name!, out: toOut(i) } : undefined;
-    },
+    ...lookupsByName<InstanceSpec, compute_v1.Schema$Instance, InstanceOut>(act, get, toOut, (i, tags) => hasStackLabels(i.labels, tags)),
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       if (!spec.publicKey) throw new PilotError(`${action}: the stack's SSH key has not been generated.`);
@@ -164,10 +156,8 @@ export function instanceKind(env: GcpKindEnv): ResourceKind<InstanceSpec, Instan
       return { id: spec.name, out: toOut(running) };
     },
     async delete(id, _out, ctx) {
-      await attempt(act("delete", ctx.tags.key), async () => {
-        const o = await orGone(async () => (await compute.instances.delete({ project: env.project, zone: env.zone, instance: id })).data);
-        if (o) await waitComputeOp(env, o, { what: `delete instance ${id}`, progress: ctx.progress });
-      });
+      const remove = () => compute.instances.delete({ project: env.project, zone: env.zone, instance: id });
+      await deleteByOperation(env, act("delete", ctx.tags.key), `delete instance ${id}`, remove, ctx.progress);
     },
     diff(spec, out) {
       if (spec.subnetworkSelfLink !== out.subnetwork) return { result: "replace", reason: "the subnetwork changed" };

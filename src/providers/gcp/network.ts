@@ -1,6 +1,6 @@
 import type { compute_v1 } from "googleapis/build/src/apis/compute/v1.js";
 import type { ResourceKind } from "../../engine/types.js";
-import { actions, attempt, createOrAdopt, noteIsOurs, orGone, ownershipNote, requestIdOf, waitComputeOp, type GcpKindEnv } from "./shared.js";
+import { actions, attempt, createOrAdopt, deleteByOperation, lookupsByName, noteIsOurs, orGone, ownershipNote, requestIdOf, waitComputeOp, type GcpKindEnv } from "./shared.js";
 import { isAlreadyExists } from "./errors.js";
 
 /** Desired VPC network: custom mode (Pilot makes its own subnetwork), by a derived name. */
@@ -33,15 +33,7 @@ export function networkKind(env: GcpKindEnv): ResourceKind<NetworkSpec, NetworkO
 
   return {
     type: TYPE,
-    async read(id) {
-      const n = await attempt(act("read", id), () => get(id));
-      return n ? toNetworkOut(n) : undefined;
-    },
-    async find(tags, spec) {
-      if (!spec) return undefined;
-      const n = await attempt(act("find", tags.key), () => get(spec.name));
-      return n && noteIsOurs(n.description, tags) ? { id: n.name!, out: toNetworkOut(n) } : undefined;
-    },
+    ...lookupsByName<NetworkSpec, compute_v1.Schema$Network, NetworkOut>(act, get, toNetworkOut, (n, tags) => noteIsOurs(n.description, tags)),
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       const result = await createOrAdopt({
@@ -69,11 +61,7 @@ export function networkKind(env: GcpKindEnv): ResourceKind<NetworkSpec, NetworkO
       return { id: spec.name, out: toNetworkOut(n) };
     },
     async delete(id, _out, ctx) {
-      const action = act("delete", ctx.tags.key);
-      await attempt(action, async () => {
-        const op = await orGone(async () => (await compute.networks.delete({ project: env.project, network: id })).data);
-        if (op) await waitComputeOp(env, op, { what: `delete network ${id}`, progress: ctx.progress });
-      });
+      await deleteByOperation(env, act("delete", ctx.tags.key), `delete network ${id}`, () => compute.networks.delete({ project: env.project, network: id }), ctx.progress);
     },
     diff(spec, out) {
       return spec.name === out.name ? { result: "same" } : { result: "replace", reason: `name ${out.name} → ${spec.name}` };

@@ -5,7 +5,7 @@
  * the operation's own error.
  */
 import { createHash } from "node:crypto";
-import type { StackTags } from "../../engine/types.js";
+import type { ResourceKind, StackTags } from "../../engine/types.js";
 import * as scaffold from "../scaffold.js";
 import type { PollEnv, WaitCheck, WaitOptions } from "../scaffold.js";
 import type { GcpClients } from "./clients.js";
@@ -217,4 +217,42 @@ export async function whenInstanceIdle<T>(env: PollEnv, fn: () => Promise<T>, pr
     await new Promise((r) => setTimeout(r, delay * (env.pollScale ?? 1)));
     delay = Math.min(delay * 2, 30_000);
   }
+}
+
+/**
+ * read and find for a kind found again by its derived name (`spec.name`)
+ * and owned per its labels or ownership note: read by id with not-found as
+ * gone, find by name and then ownership. The id is the resource's name.
+ */
+export function lookupsByName<Spec extends { name: string }, Raw extends { name?: string | null }, Out>(
+  act: (verb: string, name: string) => string,
+  get: (name: string) => Promise<Raw | undefined>,
+  toOut: (raw: Raw) => Out,
+  isOurs: (raw: Raw, tags: StackTags) => boolean,
+): Pick<ResourceKind<Spec, Out>, "read" | "find"> {
+  return {
+    async read(id) {
+      const raw = await scaffold.attempt(act("read", id), () => get(id));
+      return raw ? toOut(raw) : undefined;
+    },
+    async find(tags, spec) {
+      if (!spec) return undefined; // no name to look up; create() then adopts ours on "already exists"
+      const raw = await scaffold.attempt(act("find", tags.key), () => get(spec.name));
+      return raw && isOurs(raw, tags) ? { id: raw.name!, out: toOut(raw) } : undefined;
+    },
+  };
+}
+
+/** Deletes through a Compute call that answers with an operation and waits for it; already gone is success. */
+export async function deleteByOperation(
+  env: GcpKindEnv,
+  action: string,
+  what: string,
+  remove: () => Promise<{ data: ComputeOperation }>,
+  progress: (m: string) => void,
+): Promise<void> {
+  await scaffold.attempt(action, async () => {
+    const op = await orGone(async () => (await remove()).data);
+    if (op) await waitComputeOp(env, op, { what, progress });
+  });
 }

@@ -1,7 +1,7 @@
 import type { compute_v1 } from "googleapis/build/src/apis/compute/v1.js";
 import type { ResourceKind } from "../../engine/types.js";
 import { isAlreadyExists } from "./errors.js";
-import { actions, attempt, createOrAdopt, noteIsOurs, orGone, ownershipNote, requestIdOf, waitComputeOp, type GcpKindEnv } from "./shared.js";
+import { actions, attempt, createOrAdopt, deleteByOperation, lookupsByName, noteIsOurs, orGone, ownershipNote, requestIdOf, waitComputeOp, type GcpKindEnv } from "./shared.js";
 
 /** Desired subnetwork of the stack's network in the stack's region. */
 export interface SubnetworkSpec {
@@ -33,15 +33,7 @@ export function subnetworkKind(env: GcpKindEnv): ResourceKind<SubnetworkSpec, Su
 
   return {
     type: TYPE,
-    async read(id) {
-      const s = await attempt(act("read", id), () => get(id));
-      return s ? toOut(s) : undefined;
-    },
-    async find(tags, spec) {
-      if (!spec) return undefined;
-      const s = await attempt(act("find", tags.key), () => get(spec.name));
-      return s && noteIsOurs(s.description, tags) ? { id: s.name!, out: toOut(s) } : undefined;
-    },
+    ...lookupsByName<SubnetworkSpec, compute_v1.Schema$Subnetwork, SubnetworkOut>(act, get, toOut, (s, tags) => noteIsOurs(s.description, tags)),
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       const result = await createOrAdopt({
@@ -72,10 +64,8 @@ export function subnetworkKind(env: GcpKindEnv): ResourceKind<SubnetworkSpec, Su
       return { id: spec.name, out: toOut(s) };
     },
     async delete(id, _out, ctx) {
-      await attempt(act("delete", ctx.tags.key), async () => {
-        const op = await orGone(async () => (await compute.subnetworks.delete({ project: env.project, region: env.region, subnetwork: id })).data);
-        if (op) await waitComputeOp(env, op, { what: `delete subnetwork ${id}`, progress: ctx.progress });
-      });
+      const remove = () => compute.subnetworks.delete({ project: env.project, region: env.region, subnetwork: id });
+      await deleteByOperation(env, act("delete", ctx.tags.key), `delete subnetwork ${id}`, remove, ctx.progress);
     },
     diff(spec, out) {
       if (spec.networkSelfLink !== out.network) return { result: "replace", reason: "the network changed" };
