@@ -26,7 +26,7 @@ export default defineCommand({
         const db = provider.databaseInfo(state);
         if (!db) throw new PilotError(`Stack "${ctx.stack}" has no database yet.`, { hint: "Run `pilot up-server` first." });
         const password = state.secrets[db.passwordSecret];
-        const url = `postgres://${db.user}:${encodeURIComponent(password)}@${db.host}:${db.port}/${db.database}`;
+        const url = `postgres://${db.user}:${encodeURIComponent(password)}@${db.host}:${db.port}/${db.database}${db.requireTls ? "?sslmode=require" : ""}`;
         // Asked for explicitly: this is the one place the password is shown.
         writeRevealed(ctx.json, { ...db, password, url }, [`DATABASE_URL=${url}`]);
         return;

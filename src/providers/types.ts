@@ -31,6 +31,8 @@ export interface DatabaseInfo {
   user: string;
   database: string;
   passwordSecret: string;
+  /** The server refuses unencrypted connections (Cloud SQL with TLS required): the URL asks for TLS. */
+  requireTls?: boolean;
 }
 
 

@@ -238,7 +238,7 @@ export function createGcpProvider(ctx: ProviderContext, options: GcpProviderOpti
     databaseInfo(state): DatabaseInfo | undefined {
       const db = state.resources.db?.out as SqlInstanceOut | undefined;
       if (!db?.privateIp) return undefined;
-      return { host: db.privateIp, port: POSTGRES_PORT, user: DB_USER, database: DB_NAME, passwordSecret: "dbPassword" };
+      return { host: db.privateIp, port: POSTGRES_PORT, user: DB_USER, database: DB_NAME, passwordSecret: "dbPassword", requireTls: true };
     },
 
     isRetryableDelete(err) {
