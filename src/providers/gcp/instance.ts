@@ -167,6 +167,8 @@ export function instanceKind(env: GcpKindEnv): ResourceKind<InstanceSpec, Instan
       if (out.sshKey !== `${SSH_USER}:${spec.publicKey}`) return { result: "update", reason: "the stack's SSH key is not in its metadata" };
       if (!sameSet([spec.networkTag], out.tags)) return { result: "update", reason: "network tags differ" };
       if (out.status === "TERMINATED" || out.status === "STOPPED" || out.status === "SUSPENDED") return { result: "update", reason: `instance is ${out.status.toLowerCase()}` };
+      // Adopted from an interrupted run while still starting: update waits until it is RUNNING.
+      if (out.status === "PROVISIONING" || out.status === "STAGING") return { result: "update", reason: `instance is ${out.status.toLowerCase()}; waiting until it is running` };
       return { result: "same" };
     },
     async update(id, spec, out) {

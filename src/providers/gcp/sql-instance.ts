@@ -73,6 +73,15 @@ function posture(spec: SqlInstanceSpec): sqladmin_v1.Schema$Settings {
   };
 }
 
+/** How the instance's posture differs from the spec's, or undefined when it does not. */
+function postureDrift(spec: SqlInstanceSpec, out: SqlInstanceOut): string | undefined {
+  if (spec.tier !== out.tier) return `tier ${out.tier} → ${spec.tier}`;
+  if (out.ipv4Enabled) return "a public IPv4 address was switched on";
+  if (out.sslMode !== SSL_MODE) return `TLS is not required (${out.sslMode})`;
+  if (!out.backups) return "automated backups are off";
+  return undefined;
+}
+
 /** Options fixed per run: teardown's --skip-final-snapshot. */
 export interface SqlInstanceOptions {
   skipFinalSnapshot: boolean;
@@ -195,15 +204,17 @@ export function sqlInstanceKind(env: GcpKindEnv, opts: SqlInstanceOptions): Reso
     },
     diff(spec, out) {
       if (networkPath(spec.networkSelfLink) !== networkPath(out.network)) return { result: "replace", reason: "the private network changed" };
-      if (spec.tier !== out.tier) return { result: "update", reason: `tier ${out.tier} → ${spec.tier}` };
-      if (out.ipv4Enabled) return { result: "update", reason: "a public IPv4 address was switched on" };
-      if (out.sslMode !== SSL_MODE) return { result: "update", reason: `TLS is not required (${out.sslMode})` };
-      if (!out.backups) return { result: "update", reason: "automated backups are off" };
-      return { result: "same" };
+      // Adopted from an interrupted run while Google is still creating it: its database, user and
+      // private address do not exist yet, so it is waited for before anything uses it.
+      if (out.state === "PENDING_CREATE") return { result: "update", reason: "still being created; waiting until it is RUNNABLE" };
+      const drift = postureDrift(spec, out);
+      return drift ? { result: "update", reason: drift } : { result: "same" };
     },
-    async update(id, spec) {
+    async update(id, spec, out) {
       // Patched in place (never replaced): replacing a database would lose its data.
       const action = act("update", id);
+      const current = out.state === "PENDING_CREATE" ? toOut(await untilRunnable(action, id, () => undefined)) : out;
+      if (current !== out && !postureDrift(spec, current)) return current;
       const op = await attempt(action, () => whenInstanceIdle(env, async () => (await sql.instances.patch({ project: env.project, instance: id, requestBody: { settings: posture(spec) } })).data));
       return toOut(await waitRunnable(action, op, id));
     },

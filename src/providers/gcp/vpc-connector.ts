@@ -102,7 +102,12 @@ export function vpcConnectorKind(env: GcpKindEnv): ResourceKind<VpcConnectorSpec
     diff(spec, out) {
       if (spec.networkName !== lastSegment(out.network)) return { result: "replace", reason: "the network changed" };
       if (spec.cidr !== out.cidr) return { result: "replace", reason: `range ${out.cidr} → ${spec.cidr}` };
+      // Adopted from an interrupted run while Google is still creating it: wait until it is usable.
+      if (out.state === "CREATING") return { result: "update", reason: "still being created; waiting until it is READY" };
       return { result: "same" };
+    },
+    async update(id) {
+      return toOut(await untilReady(act("update", id), id, () => undefined));
     },
   };
 }
