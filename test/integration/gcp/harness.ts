@@ -301,10 +301,13 @@ export function computeClient(gcp: FakeGcp): compute_v1.Compute {
 export async function waitOp(compute: compute_v1.Compute, op: compute_v1.Schema$Operation): Promise<void> {
   const project = PROJECT;
   const operation = op.name!;
-  let done: compute_v1.Schema$Operation;
-  if (op.zone) done = (await compute.zoneOperations.wait({ project, zone: last(op.zone), operation })).data;
-  else if (op.region) done = (await compute.regionOperations.wait({ project, region: last(op.region), operation })).data;
-  else done = (await compute.globalOperations.wait({ project, operation })).data;
+  let done: compute_v1.Schema$Operation = op;
+  // Google documents that wait may return before the operation is DONE (it gives up after two minutes): ask again.
+  for (let i = 0; i < 10 && done.status !== "DONE"; i++) {
+    if (op.zone) done = (await compute.zoneOperations.wait({ project, zone: last(op.zone), operation })).data;
+    else if (op.region) done = (await compute.regionOperations.wait({ project, region: last(op.region), operation })).data;
+    else done = (await compute.globalOperations.wait({ project, operation })).data;
+  }
   expect(done.status).toBe("DONE");
   expect(done.error?.errors ?? []).toEqual([]);
 }
