@@ -26,7 +26,7 @@ async function all<T>(page: (pageToken?: string) => Promise<{ items?: T[] | null
 }
 
 /** Every object of `stack` the provider can find, with what each one uses. */
-export async function findTaggedGcp(env: GcpKindEnv, stack: string, _opts: { lineage?: string } = {}): Promise<TaggedResource[]> {
+export async function findTaggedGcp(env: GcpKindEnv, stack: string): Promise<TaggedResource[]> {
   const { compute, sql, vpcaccess, iam, networking, crm } = env.clients;
   const project = env.project;
   const prefix = `pilot-${stack}-`;

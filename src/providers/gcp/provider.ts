@@ -120,7 +120,7 @@ export function createGcpProvider(ctx: ProviderContext, options: GcpProviderOpti
     async checkCredentials(settings) {
       const c = clientsReady();
       const env = kindEnv(settings);
-      let who = "no credentials (every endpoint is on loopback)";
+      let who = "nobody (every Google endpoint is on loopback: no credentials are sent)";
       try {
         if (c.auth) {
           const creds = await c.auth.getCredentials();
@@ -155,7 +155,7 @@ export function createGcpProvider(ctx: ProviderContext, options: GcpProviderOpti
         progress: (message) => ctx.emit({ type: "log", level: "info", message: `APIs: ${message}` }),
       });
       if (enabled.length > 0) ctx.emit({ type: "log", level: "info", message: `Enabled ${enabled.join(", ")} (--enable-apis).` });
-      return `${who} (project ${settings.project})`;
+      return `${who} on project ${settings.project}`;
     },
 
     prepare(_settings, store) {
@@ -245,8 +245,8 @@ export function createGcpProvider(ctx: ProviderContext, options: GcpProviderOpti
       return isBusy(err);
     },
 
-    findTagged(settings, state) {
-      return findTaggedGcp(kindEnv(settings), ctx.stack, { lineage: state?.lineage });
+    findTagged(settings) {
+      return findTaggedGcp(kindEnv(settings), ctx.stack);
     },
   };
 }

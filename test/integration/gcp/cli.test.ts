@@ -36,7 +36,7 @@ describe("pilot up-server --provider gcp (fake)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json, "stdout is exactly one JSON document").toBeDefined();
     expect(r.json).toMatchObject({ ok: true, command: "up-server", stack: "gcp-create" });
-    expect(r.stderr).toMatch(/^Acting as no credentials \(every endpoint is on loopback\) \(project pilot-test\)\.$/m);
+    expect(r.stderr).toMatch(/^Acting as nobody \(every Google endpoint is on loopback: no credentials are sent\) on project pilot-test\.$/m);
     expect(r.stderr).not.toMatch(/Warning|\(node:\d+\)/);
     expect((r.json.plan as Change[]).map((c) => c.action)).toEqual(NODE_KEYS.map(() => "create"));
     expect(Object.keys(r.json.resources).sort()).toEqual([...NODE_KEYS].sort());
