@@ -92,6 +92,10 @@ export default defineCommand({
             if (destructive.length > 0) {
               await requireConsent(ctx, args.yes, `Replace or delete ${destructive.map((c) => c.key).join(", ")}?`);
             }
+            const disruptive = changes.filter((c) => c.action === "update" && c.disruptive);
+            if (disruptive.length > 0) {
+              await requireConsent(ctx, args.yes, `Update ${disruptive.map((c) => `${c.key} (${c.reason})`).join(", ")}, with downtime?`);
+            }
           },
         });
         if (args["dry-run"]) {

@@ -76,7 +76,7 @@ function decide(
   if (!deps || !node.kind.diff) return { ...base, action: "keep", reason: keptReason, id: seen.id };
   const d = node.kind.diff(node.spec(deps), seen.out);
   if (d.result === "same") return { ...base, action: "keep", reason: keptReason, id: seen.id };
-  return { ...base, action: d.result, reason: d.reason ?? "settings changed", id: seen.id };
+  return { ...base, action: d.result, reason: d.reason ?? "settings changed", id: seen.id, ...(d.disruptive && d.result === "update" ? { disruptive: true } : {}) };
 }
 
 /** True when applying the plan would change anything. */

@@ -51,8 +51,13 @@ export interface ResourceKind<Spec = unknown, Out = unknown> {
   create(spec: Spec, ctx: CreateContext): Promise<Created<Out>>;
   /** Deletes; already gone is success. `out` is the last recorded output (may be undefined). */
   delete(id: string, out: Out | undefined, ctx: DeleteContext): Promise<void>;
-  /** Compares the desired spec with the live outputs. Missing means "same". */
-  diff?(spec: Spec, out: Out): { result: DiffResult; reason?: string };
+  /**
+   * Compares the desired spec with the live outputs. Missing means "same".
+   * `disruptive` marks an in-place update that interrupts the resource (a VM
+   * stopped and started to change its size): the user is asked first, as for
+   * a replace.
+   */
+  diff?(spec: Spec, out: Out): { result: DiffResult; reason?: string; disruptive?: boolean };
   update?(id: string, spec: Spec, out: Out): Promise<Out>;
 }
 
@@ -77,6 +82,8 @@ export interface PlannedChange {
   type: string;
   action: Action;
   reason: string;
+  /** An update that interrupts the resource (see ResourceKind.diff): asked for like a replace. */
+  disruptive?: boolean;
   /** The resource's current id, when it has one. */
   id?: string;
 }

@@ -162,7 +162,9 @@ export function instanceKind(env: GcpKindEnv): ResourceKind<InstanceSpec, Instan
     diff(spec, out) {
       if (spec.subnetworkSelfLink !== out.subnetwork) return { result: "replace", reason: "the subnetwork changed" };
       if (spec.serviceAccountEmail !== out.serviceAccount) return { result: "replace", reason: "the service account changed" };
-      if (spec.machineType !== out.machineType) return { result: "update", reason: `machine type ${out.machineType} → ${spec.machineType} (stops and starts the server)` };
+      if (spec.machineType !== out.machineType) {
+        return { result: "update", reason: `machine type ${out.machineType} → ${spec.machineType}: stops and starts the server`, disruptive: true };
+      }
       if (spec.natIp !== out.natIp) return { result: "update", reason: `external address ${out.natIp ?? "none"} → ${spec.natIp}` };
       if (out.sshKey !== `${SSH_USER}:${spec.publicKey}`) return { result: "update", reason: "the stack's SSH key is not in its metadata" };
       if (!sameSet([spec.networkTag], out.tags)) return { result: "update", reason: "network tags differ" };

@@ -202,6 +202,25 @@ describe("pilot up-server --provider gcp (fake)", () => {
     expect(changed(again.json.plan as Change[])).toEqual({});
   });
 
+  it("changes the machine type in place, with downtime, only after the user agrees (--yes without a terminal)", async () => {
+    h.quick();
+    expect((await h.cli.up("gcp-size")).code).toBe(0);
+    const ids = h.cli.ids("gcp-size");
+    const serial = h.cli.state("gcp-size").serial;
+    const refused = await h.cli.up("gcp-size", ["--instance-type", "e2-medium"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/Update server \(machine type e2-small → e2-medium: stops and starts the server\), with downtime: this needs confirmation/);
+    expect(h.cli.state("gcp-size").serial).toBe(serial);
+
+    const r = await h.cli.up("gcp-size", ["--instance-type", "e2-medium", "--yes", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(changed(r.json.plan as Change[])).toEqual({ server: "update" });
+    const server = (await computeClient(h.gcp).instances.get({ project: PROJECT, zone: ZONE, instance: ids.server! })).data;
+    expect(server.machineType).toMatch(/\/machineTypes\/e2-medium$/);
+    expect(server.status).toBe("RUNNING");
+    expect(h.cli.ids("gcp-size")).toEqual(ids); // the same VM and disk: nothing replaced
+  });
+
   it("refuses a second concurrent run on the lock, naming the holder, with no call to Google; the first completes", async () => {
     // Slow every call down so the first run is still going when the second starts.
     h.gcp.control.setLatency({ requestMs: 50 });

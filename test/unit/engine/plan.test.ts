@@ -54,4 +54,18 @@ describe("plan", () => {
     expect(a).toEqual(b);
     expect(cloud.calls.length).toBe(before);
   });
+  it("carries a kind's disruptive in-place update into the plan, and no other", () => {
+    const kind = (disruptive: boolean) => ({
+      type: "t.server",
+      read: async () => undefined,
+      find: async () => undefined,
+      create: async () => ({ id: "x", out: {} }),
+      delete: async () => {},
+      diff: () => ({ result: "update" as const, reason: "size small → large", disruptive }),
+    });
+    const run = (disruptive: boolean) =>
+      plan({ nodes: [{ key: "server", kind: kind(disruptive), dependsOn: [], spec: () => ({}) }], resources: { server: entry("t.server", "x") }, observed: { server: present("x", {}) } })[0];
+    expect(run(true)).toMatchObject({ action: "update", disruptive: true });
+    expect(run(false)).not.toHaveProperty("disruptive");
+  });
 });
