@@ -3,6 +3,7 @@ import {
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
   ModifyDBInstanceCommand,
+  StartDBInstanceCommand,
   paginateDescribeDBInstances,
   type DBInstance,
 } from "@aws-sdk/client-rds";
@@ -102,6 +103,59 @@ function toOut(db: DBInstance): DbInstanceOut {
   };
 }
 
+/**
+ * RDS statuses it does not leave by itself and that Pilot cannot repair in
+ * place, each with what the user can do. Shown as drift (diff) and as the
+ * hint of the update that refuses to go on.
+ */
+export const BROKEN_DB_STATUSES: Record<string, string> = {
+  failed: "RDS could not recover it: look at its events in the RDS console, then restore it from a snapshot or remove it with `pilot teardown`",
+  "incompatible-network":
+    "RDS cannot place it in its subnets (no free addresses, or a subnet of the DB subnet group is gone): free addresses in the private subnets or repair the subnet group, then start it from the RDS console",
+  "incompatible-parameters": "its parameter group holds values it cannot start with: reset the parameter group to compatible values and reboot it",
+  "incompatible-option-group": "its option group cannot be applied: fix or replace the option group in the RDS console",
+  "incompatible-restore": "a point-in-time restore failed: restore it again from the RDS console, or remove it with `pilot teardown`",
+  "restore-error": "a restore failed: restore it again from the RDS console, or remove it with `pilot teardown`",
+  "storage-full": "its allocated storage is used up: raise it (`aws rds modify-db-instance --allocated-storage ... --apply-immediately`), then run again",
+  "inaccessible-encryption-credentials": "its KMS key is disabled or deleted: re-enable the key; if it was deleted, restore the database from a backup",
+  "inaccessible-encryption-credentials-recoverable": "its KMS key is disabled: re-enable the key, then start the database from the RDS console",
+  "insufficient-capacity": "RDS has no capacity for its class in this zone: try again later, or choose another --db-instance-class",
+};
+
+/** Being deleted by someone else: nothing to wait for that Pilot could use. */
+const DELETING_STATUSES = ["deleting", "delete-precheck"];
+/** Stopped by someone (RDS also starts it again by itself after 7 days): started again. */
+const STOPPED_STATUSES = ["stopped", "stopping"];
+/**
+ * Usable though not "available": storage optimization follows a storage
+ * change, can take hours, and the database serves queries meanwhile.
+ */
+const USABLE_STATUSES = ["available", "storage-optimization"];
+
+/** What diff and update make of a status: usable, broken, deleted or stopped by someone, or on its way (wait). */
+function classify(status: string): "usable" | "broken" | "deleting" | "stopped" | "transitional" {
+  if (USABLE_STATUSES.includes(status)) return "usable";
+  if (status in BROKEN_DB_STATUSES) return "broken";
+  if (DELETING_STATUSES.includes(status)) return "deleting";
+  if (STOPPED_STATUSES.includes(status)) return "stopped";
+  // creating, backing-up, modifying, rebooting, starting, upgrading, maintenance, configuring-*, renaming, ...
+  return "transitional";
+}
+
+/** The error for a database Pilot cannot use or repair in place. */
+function unusable(action: string, id: string, status: string): PilotError {
+  if (DELETING_STATUSES.includes(status)) {
+    return new PilotError(`${action}: database ${id} is being deleted outside Pilot.`, {
+      hint: "Wait until it is gone, then run again to create a new one (restore its final snapshot, if one was taken, to keep its data).",
+    });
+  }
+  return new PilotError(`${action}: database ${id} is ${status}.`, { hint: `${capitalise(BROKEN_DB_STATUSES[status] ?? "look at its events in the RDS console")}.` });
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Options fixed per run: teardown's --skip-final-snapshot. */
 export interface DbInstanceOptions {
   skipFinalSnapshot: boolean;
@@ -132,10 +186,9 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
         const db = justCreated ? await untilVisible(env, `database ${id}`, () => describe(id), VISIBLE) : await describe(id);
         if (!db) throw new PilotError(`database ${id} disappeared while being created.`);
         const status = db.DBInstanceStatus ?? "unknown";
-        if (status === "failed" || status === "incompatible-parameters" || status === "incompatible-network") {
-          throw new PilotError(`database ${id} is ${status}.`, { hint: "Look at the instance's events in the RDS console, then run `pilot teardown`." });
-        }
-        return { done: status === "available", status, value: db };
+        const kind = classify(status);
+        if (kind === "broken" || kind === "deleting") throw unusable(action, id, status);
+        return { done: kind === "usable", status, value: db };
       }),
     );
     return db!;
@@ -232,13 +285,50 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
       if (snapshot && deleting) ctx.progress(`deleted; final snapshot ${snapshot} kept`);
     },
     diff(spec, out) {
+      // Not usable as it is (adopted after a crash, or changed outside Pilot): never "same".
+      switch (classify(out.status)) {
+        case "broken":
+          return { result: "update", reason: `database is ${out.status}: ${BROKEN_DB_STATUSES[out.status]}` };
+        case "deleting":
+          return { result: "update", reason: `database is being deleted outside Pilot (${out.status}): wait until it is gone, then run again` };
+        case "stopped":
+          return { result: "update", reason: `database is ${out.status}; starting it` };
+        case "transitional":
+          return {
+            result: "update",
+            reason: out.status === "creating" ? "still being created; waiting until it is available" : `database is ${out.status}; waiting until it is available`,
+          };
+        case "usable":
+          break;
+      }
       if (spec.instanceClass !== out.instanceClass) return { result: "update", reason: `class ${out.instanceClass} → ${spec.instanceClass}` };
       if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) return { result: "update", reason: "security groups differ" };
       return { result: "same" };
     },
-    async update(id, spec) {
+    async update(id, spec, out) {
       // Modified in place (never replaced): replacing a database would lose its data.
       const action = act("update", id);
+      let current = out;
+      const kind = classify(current.status);
+      if (kind === "broken" || kind === "deleting") throw unusable(action, id, current.status);
+      if (kind === "stopped") {
+        if (current.status === "stopping") {
+          await attempt(action, () =>
+            waitFor(env, { what: `database ${id} to be stopped`, intervalMs: POLL_MS, timeoutMs: CREATE_TIMEOUT_MS }, async () => {
+              const db = await describe(id);
+              if (!db) throw new PilotError(`database ${id} disappeared while stopping.`);
+              const status = db.DBInstanceStatus ?? "unknown";
+              return { done: status !== "stopping", status };
+            }),
+          );
+        }
+        await attempt(action, () =>
+          orGone(["InvalidDBInstanceState"], () => rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: id }))),
+        );
+      }
+      // Adopted (or read again) while on its way: wait until it is usable, so its endpoint is recorded.
+      if (kind !== "usable" || !current.endpoint) current = toOut(await waitAvailable(action, id));
+      if (spec.instanceClass === current.instanceClass && sameSet(spec.securityGroupIds, current.securityGroupIds)) return current;
       await attempt(action, () =>
         rds.send(
           new ModifyDBInstanceCommand({

@@ -4,6 +4,7 @@ import {
   ModifyInstanceAttributeCommand,
   RunInstancesCommand,
   StartInstancesCommand,
+  StopInstancesCommand,
   TerminateInstancesCommand,
   type EC2Client,
   type Image,
@@ -131,7 +132,8 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
         const i = justCreated ? await untilVisible(env, `instance ${id}`, () => describe(id), VISIBLE) : await describe(id);
         const state = i?.State?.Name ?? "terminated";
         if (want !== "terminated" && (state === "terminated" || state === "shutting-down")) {
-          throw new PilotError(`instance ${id} stopped while starting: ${i?.StateReason?.Message ?? state}.`, {
+          const what = want === "running" ? "stopped while starting" : `was terminated while waiting for it to be ${want}`;
+          throw new PilotError(`instance ${id} ${what}: ${i?.StateReason?.Message ?? state}.`, {
             hint: "Check the account's EC2 limits and the instance type's availability in this zone, then run again.",
           });
         }
@@ -229,23 +231,59 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
       await waitState(action, id, "terminated", ctx);
     },
     diff(spec, out) {
-      if (spec.instanceType !== out.instanceType) return { result: "replace", reason: `instance type ${out.instanceType} → ${spec.instanceType}` };
       if (spec.ami && spec.ami !== out.imageId) return { result: "replace", reason: `AMI ${out.imageId} → ${spec.ami}` };
       if (spec.subnetId !== out.subnetId) return { result: "replace", reason: "the subnet changed" };
+      if (spec.instanceType !== out.instanceType) {
+        const [was, will] = [architectureOf(out.instanceType), architectureOf(spec.instanceType)];
+        if (was !== will && !spec.ami) {
+          // The image is per architecture: an x86_64 root volume cannot boot on Graviton, nor the reverse.
+          return { result: "replace", reason: `instance type ${out.instanceType} → ${spec.instanceType} changes the architecture (${was} → ${will}): needs a new image` };
+        }
+        // Changed in place: stop, modify, start. The root volume (Waypoint's data) and the Elastic IP stay.
+        return { result: "update", reason: `instance type ${out.instanceType} → ${spec.instanceType}: stops and starts the server`, disruptive: true };
+      }
       if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) return { result: "update", reason: "security groups differ" };
       if (out.state === "stopped" || out.state === "stopping") return { result: "update", reason: `instance is ${out.state}` };
+      // Adopted from an interrupted run (or read again) while still starting: update waits until it is running.
+      if (out.state === "pending") return { result: "update", reason: "still being created; waiting until it is running" };
       return { result: "same" };
     },
     async update(id, spec, out) {
       const action = act("update", id);
+      const noProgress = { progress: () => undefined };
+      let state = out.state;
+      let seen: Instance | undefined;
+      // Neither stop nor start is accepted mid-transition: let it settle first (and an adopted pending one become usable).
+      if (state === "pending") state = (seen = await waitState(action, id, "running", noProgress))?.State?.Name ?? state;
+      if (state === "stopping") state = (seen = await waitState(action, id, "stopped", noProgress))?.State?.Name ?? state;
+      let changed = false;
+      if (spec.instanceType !== out.instanceType) {
+        // EC2 changes an instance type only while the instance is stopped; its EBS root volume stays.
+        if (state !== "stopped") {
+          await attempt(action, () => ec2.send(new StopInstancesCommand({ InstanceIds: [id] })));
+          await waitState(action, id, "stopped", noProgress);
+          state = "stopped";
+        }
+        try {
+          await attempt(action, () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: spec.instanceType } })));
+        } catch (err) {
+          // Not left stopped by a type EC2 refuses (not offered in this zone, wrong architecture): start it again as it was.
+          await ec2.send(new StartInstancesCommand({ InstanceIds: [id] })).catch(() => undefined);
+          throw err instanceof PilotError
+            ? new PilotError(err.message, { hint: `The server was started again as ${out.instanceType}. Choose an --instance-type offered in its zone, or leave it as it was.`, cause: err })
+            : err;
+        }
+        changed = true;
+      }
       if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) {
         await attempt(action, () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Groups: spec.securityGroupIds })));
+        changed = true;
       }
-      const noProgress = { progress: () => undefined };
-      if (out.state === "stopping") await waitState(action, id, "stopped", noProgress);
-      if (out.state === "stopped" || out.state === "stopping") {
+      if (state === "stopped") {
         await attempt(action, () => ec2.send(new StartInstancesCommand({ InstanceIds: [id] })));
+        changed = true;
       }
+      if (!changed && seen && state === "running") return toOut(seen);
       const i = await waitState(action, id, "running", noProgress);
       return toOut(i!);
     },
