@@ -28,7 +28,8 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
-          globalSetup: ["test/support/moto-global.ts"],
+          // The real Waypoint image is built (or found up to date) once per run.
+          globalSetup: ["test/support/moto-global.ts", "test/support/waypoint-global.ts"],
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,

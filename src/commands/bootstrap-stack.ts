@@ -225,8 +225,8 @@ export async function removeLocalServer(ctx: CommandContext, provider: Provider<
     emit({ type: "done", key, action: "delete" });
   };
   await Promise.all([
-    remove("waypoint-runner", ["docker", "rm", "--force", where.names.runnerContainer]),
-    remove("waypoint-server", ["docker", "rm", "--force", where.names.serverContainer]),
+    remove("waypoint-runner", ["docker", "rm", "--force", "--volumes", where.names.runnerContainer]),
+    remove("waypoint-server", ["docker", "rm", "--force", "--volumes", where.names.serverContainer]),
   ]);
   // Waypoint's own data goes even with --keep-volumes: its token leaves with the
   // stack's state, and a bootstrapped server without its token cannot be used again.

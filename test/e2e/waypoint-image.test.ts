@@ -6,14 +6,11 @@
  * over TLS on 9702. A cold build (module downloads and compile) takes about
  * ten minutes on two cores; a warm one only prints the tag.
  */
-import { execFileSync } from "node:child_process";
 import { request } from "node:https";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupDocker, docker, requireDocker, uniqueSuffix } from "../support/docker.js";
+import { realWaypointImage } from "../support/waypoint-image.js";
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const s = uniqueSuffix();
 const server = `pilot-wpimage-${s}`;
 const volume = `pilot-wpimage-${s}`;
@@ -21,10 +18,7 @@ let image: string;
 
 beforeAll(() => {
   requireDocker();
-  image = execFileSync("bash", [join(REPO, "scripts", "waypoint-build.sh")], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }).trim();
+  image = realWaypointImage();
   expect(image).toMatch(/^pilot-waypoint:0\.11\.4-[0-9a-f]{12}$/);
 }, 45 * 60_000);
 afterAll(() => cleanupDocker({ containers: [server], volumes: [volume] }));

@@ -1,6 +1,6 @@
 /**
- * The real Docker engine for e2e tests: assert it answers, build the
- * stand-in images, clean up what a test created. Never skips: a missing
+ * The real Docker engine for e2e tests: assert it answers, build the real
+ * Waypoint image and the stand-in images, clean up what a test created. Never skips: a missing
  * engine is an error with the fix in its message.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -29,7 +29,11 @@ export function requireDocker(): void {
   }
 }
 
-/** Builds (or reuses) the stand-in images; returns their tags: { waypoint, postgres }. */
+/**
+ * Builds (or reuses) the stand-in images; returns their tags: { waypoint, postgres }.
+ * The e2e tier uses only the PostgreSQL one: every Waypoint e2e test runs
+ * against the real image (buildWaypointImage / realWaypointImage()).
+ */
 export function buildStandinImages(): { waypoint: string; postgres: string } {
   const out = execFileSync("bash", [join(REPO, "scripts", "standin-build.sh")], {
     encoding: "utf8",
@@ -38,6 +42,21 @@ export function buildStandinImages(): { waypoint: string; postgres: string } {
   const [waypoint, postgres] = out.trim().split("\n");
   if (!waypoint || !postgres) throw new Error(`standin-build.sh printed no tags: ${out}`);
   return { waypoint, postgres };
+}
+
+/**
+ * Runs scripts/waypoint-build.sh (`npm run waypoint:build`; progress goes to
+ * stderr) and returns the real Waypoint image's tag. Idempotent and locked by
+ * the script; tests get the tag through realWaypointImage()
+ * (./waypoint-image.ts), which builds once per test run.
+ */
+export function buildWaypointImage(): string {
+  const out = execFileSync("bash", [join(REPO, "scripts", "waypoint-build.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
+  if (!/^\S+:\d+\.\d+\.\d+-[0-9a-f]{12}$/.test(out)) throw new Error(`waypoint-build.sh printed no image tag: ${JSON.stringify(out)}`);
+  return out;
 }
 
 /** A short random suffix for names that must not collide with parallel runs. */

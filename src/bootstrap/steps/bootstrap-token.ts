@@ -29,7 +29,9 @@ export function takeBootstrapToken(ctx: StepContext, token: string | undefined):
     name: "bootstrap-token",
     description: "bootstrap the server and save its first auth token",
     check: token === undefined ? [] : [waypointWithToken(ctx, token, ["user", "inspect"])],
-    apply: [waypointScript(ctx, KEEP_TOKEN_SCRIPT, ["server", "bootstrap"])],
+    // -context-create= (empty): no CLI context in the server container. By default the command
+    // writes one (holding the token) and, if that write fails, exits 1 after printing the token.
+    apply: [waypointScript(ctx, KEEP_TOKEN_SCRIPT, ["server", "bootstrap", "-context-create="])],
     // The check was built with the old token; the orchestrator checks the new one by using it.
     recheck: false,
   };

@@ -56,7 +56,9 @@ export function startRunner(ctx: StepContext, cookie: string): Step {
       }),
     ],
     apply: [
-      cmd(docker(ctx, "rm", "-f", name)),
+      // -v: the image declares VOLUME /data, so each container gets an anonymous volume where no named one is
+      // mounted; remove it with its container (named volumes stay) so re-creating one leaks nothing.
+      cmd(docker(ctx, "rm", "-f", "-v", name)),
       cmd(
         docker(ctx, "run", "-d", ...runOptions(ctx), "--env-file", "/dev/stdin", "--label", `pilot.config=${hash}`,
           ctx.runnerImage, ...runnerArgs(ctx)),

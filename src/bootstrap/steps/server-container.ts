@@ -5,15 +5,15 @@ import type { Step } from "../types.js";
 
 /**
  * `waypoint server run` as Waypoint's own Docker installer runs it
- * (internal/serverinstall/docker.go: -accept-tos, -db=/data/data.db,
- * -listen-grpc/-listen-http on 0.0.0.0), plus what Pilot insists on:
- * the URL service off, Pilot's certificate instead of a self-signed one, and
- * an advertise address the runner verifies (the container name is a SAN).
+ * (internal/serverinstall/docker.go: -db=/data/data.db, -listen-grpc/
+ * -listen-http on 0.0.0.0), plus what Pilot insists on: the URL service off,
+ * Pilot's certificate instead of a self-signed one, and an advertise address
+ * the runner verifies (the container name is a SAN). No -accept-tos: it is
+ * only required when the URL service is on.
  */
 export function serverArgs(ctx: StepContext): string[] {
   return [
     "server", "run",
-    "-accept-tos",
     "-db=/data/data.db",
     `-listen-grpc=0.0.0.0:${GRPC_PORT}`,
     `-listen-http=0.0.0.0:${HTTP_PORT}`,
@@ -63,7 +63,9 @@ export function startServer(ctx: StepContext): Step {
       }),
     ],
     apply: [
-      cmd(docker(ctx, "rm", "-f", name)),
+      // -v: the image declares VOLUME /data, so each container gets an anonymous volume where no named one is
+      // mounted; remove it with its container (named volumes stay) so re-creating one leaks nothing.
+      cmd(docker(ctx, "rm", "-f", "-v", name)),
       cmd(docker(ctx, "run", "-d", ...runOptions(ctx), "--label", `pilot.config=${hash}`, ctx.waypointImage, ...serverArgs(ctx)), {
         timeoutMs: 10 * 60_000, // may pull the image
       }),

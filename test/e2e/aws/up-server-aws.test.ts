@@ -2,17 +2,18 @@
  * The whole `pilot up-server --provider aws`: the stack is created in moto,
  * and the "instance" is this machine behind a real sshd on loopback
  * (PILOT_SSH_TARGET), so every bootstrap step runs for real over SSH against
- * the real Docker engine, with the stand-in Waypoint image.
+ * the real Docker engine, with the real Waypoint image (realWaypointImage()).
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { awsInventory, inventorySize } from "../../support/aws-inventory.js";
-import { buildStandinImages, cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { motoEnv } from "../../support/moto.js";
 import { runCli } from "../../support/run-cli.js";
 import { startSshd, type TestSshd } from "../../support/sshd.js";
 import { tempHome } from "../../support/temp-home.js";
+import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const stack = `aws${uniqueSuffix()}`;
 let t: ReturnType<typeof tempHome>;
@@ -26,7 +27,7 @@ const up = (...extra: string[]) =>
 
 beforeAll(async () => {
   requireDocker();
-  waypointImage = buildStandinImages().waypoint;
+  waypointImage = realWaypointImage();
   sshd = await startSshd();
   t = tempHome("pilot-e2e-aws-");
   // The stack's SSH key is the one the test sshd authorises: Pilot keeps an existing key.

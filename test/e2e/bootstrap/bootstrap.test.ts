@@ -1,6 +1,7 @@
 /**
  * Bootstrap for real: a real sshd on loopback (the "VM" is this machine),
- * its real dockerd, and the stand-in Waypoint image built locally. Every
+ * its real dockerd, and the real Waypoint 0.11.4 image built locally
+ * (`npm run waypoint:build`, via realWaypointImage()). Every
  * step runs as it would on a cloud VM, through `sudo -n` as an unprivileged
  * user, except that the Docker install's check passes because Docker is
  * already there (which is the real check; its apply argv is unit-tested).
@@ -18,8 +19,9 @@ import {
   type BootstrapOptions, type SshExecutor,
 } from "../../../src/bootstrap/index.js";
 import { PilotError } from "../../../src/errors.js";
-import { buildStandinImages, cleanupDocker, docker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { cleanupDocker, docker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { freePort, startSshd, type TestSshd } from "../../support/sshd.js";
+import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const ALL_STEPS = [
   "package-manager", "docker", "network", "volumes", "tls", "server", "server-ready", "bootstrap-token", "runner",
@@ -81,7 +83,7 @@ describe("bootstrap over SSH against a real sshd and dockerd", () => {
 
   beforeAll(async () => {
     requireDocker();
-    image = buildStandinImages().waypoint;
+    image = realWaypointImage();
     sshd = await startSshd();
     stackDir = mkdtempSync(join(tmpdir(), "pilot-e2e-stack-"));
     ports = { grpc: await freePort(), http: await freePort(), bindHost: "127.0.0.1" };
@@ -126,20 +128,34 @@ describe("bootstrap over SSH against a real sshd and dockerd", () => {
     expect(runnerEnv).not.toMatch(/AWS_|GOOGLE_|DOCKER_HOST/);
     expect(runnerEnv).toContain("WAYPOINT_SERVER_TLS_SKIP_VERIFY=false");
 
-    // What the stand-in Waypoint was asked: no skip-verify anywhere, server flags as designed.
-    const calls = docker("exec", names.serverContainer, "cat", "/data/standin-calls.jsonl")
-      .trim().split("\n").map((l) => JSON.parse(l) as { argv: string[]; env: Record<string, unknown> });
-    expect(calls.map((c) => c.argv.slice(0, 2).join(" "))).toEqual(
-      expect.arrayContaining(["server run", "server bootstrap", "server cookie", "runner adopt", "runner profile"]),
-    );
-    for (const c of calls.filter((c) => c.argv[0] !== "server" || c.argv[1] !== "run")) {
-      expect(c.env.WAYPOINT_SERVER_TLS_SKIP_VERIFY).toBe("false");
-      expect(c.env.SSL_CERT_FILE).toBe("/pilot/tls/ca.pem");
-    }
-    const serverRun = JSON.parse(docker("exec", names.serverContainer, "cat", "/data/standin-server.json")) as { argv: string[] };
-    expect(serverRun.argv).toEqual(expect.arrayContaining(["-url-enabled=false", "-tls-cert-file=/pilot/tls/server.pem"]));
-    // The token never travelled in argv.
-    expect(JSON.stringify(calls.map((c) => c.argv))).not.toContain(token!);
+    // The real server runs with the flags as designed (URL service off, Pilot's certificate, no -accept-tos).
+    const serverArgs = JSON.parse(inspect(names.serverContainer, "{{json .Args}}")!) as string[];
+    expect(serverArgs).toEqual(expect.arrayContaining(["-url-enabled=false", "-tls-cert-file=/pilot/tls/server.pem"]));
+    expect(serverArgs).not.toContain("-accept-tos");
+    // The runner was adopted and the default on-demand profile set, as the real server reports them.
+    const client = ["exec", "-i", "-e", `WAYPOINT_SERVER_ADDR=localhost:9701`, "-e", "WAYPOINT_SERVER_TLS=true",
+      "-e", "WAYPOINT_SERVER_TLS_SKIP_VERIFY=false", "-e", "SSL_CERT_FILE=/pilot/tls/ca.pem"];
+    const withToken = (...args: string[]) => {
+      const r = spawnSync("docker", [...client, names.serverContainer, "sh", "-c", 'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"', "waypoint", ...args], { input: `${token}\n`, encoding: "utf8" });
+      return { code: r.status, out: (r.stdout + r.stderr).replace(/\s+/g, "") };
+    };
+    expect(withToken("runner", "inspect", "-json", names.runnerId).out).toContain('"adoptionState":"ADOPTED"');
+    const profile = withToken("runner", "profile", "inspect", "-json", names.profileName).out;
+    expect(profile).toContain(names.runnerId);
+    expect(profile).toContain('"default":true');
+    // The real client verifies the server against the stack's CA: with it `user inspect` succeeds, without it
+    // the same call is refused (the real CLI reports the failed TLS handshake only as a dial timeout).
+    expect(withToken("user", "inspect").code).toBe(0);
+    const noCa = spawnSync("docker", ["exec", "-i", "-e", "WAYPOINT_SERVER_ADDR=localhost:9701", "-e", "WAYPOINT_SERVER_TLS=true",
+      "-e", "WAYPOINT_SERVER_TLS_SKIP_VERIFY=false", names.serverContainer, "sh", "-c", 'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"', "waypoint", "user", "inspect"],
+      { input: `${token}\n`, encoding: "utf8" });
+    expect(noCa.status).not.toBe(0);
+    expect(noCa.stdout + noCa.stderr).toMatch(/failed to create client|certificate|x509/i);
+    // `server bootstrap` ran with context creation off: no CLI context (holding the token) in the server container.
+    expect(docker("exec", names.serverContainer, "sh", "-c", "find / -xdev -path /proc -prune -o -name '*.hcl' -path '*context*' -print 2>/dev/null || true").trim()).toBe("");
+    // The token never travelled in argv or a container's configuration.
+    expect(inspect(names.serverContainer, "{{json .}}")).not.toContain(token!);
+    expect(inspect(names.runnerContainer, "{{json .}}")).not.toContain(token!);
   });
 
   it("serves a certificate that a real TLS client verifies against the stack's CA, on both ports", async () => {

@@ -3,15 +3,16 @@
  * after the server printed it, before the state write, must get the same
  * token back on the next run: the server keeps a copy in its own volume.
  * Runs the real steps on this machine's Docker engine (LocalExecutor) with
- * the stand-in Waypoint image.
+ * the real Waypoint image (realWaypointImage()).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapServer, LocalExecutor, type BootstrapOptions } from "../../../src/bootstrap/index.js";
-import { buildStandinImages, cleanupDocker, docker, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { cleanupDocker, docker, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { freePort } from "../../support/sshd.js";
+import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const s = uniqueSuffix();
 const names = {
@@ -24,7 +25,7 @@ let ports: { grpc: number; http: number; bindHost: string };
 
 beforeAll(async () => {
   requireDocker();
-  image = buildStandinImages().waypoint;
+  image = realWaypointImage();
   stackDir = mkdtempSync(join(tmpdir(), "pilot-e2e-token-"));
   ports = { grpc: await freePort(), http: await freePort(), bindHost: "127.0.0.1" };
 });

@@ -2,8 +2,8 @@
  * The whole `pilot up-server --provider gcp`: the stack is created in the
  * GCP fake (test/fakes/gcp, PILOT_GCP_ENDPOINT), and the "VM" is this machine
  * behind a real sshd on loopback (PILOT_SSH_TARGET), so every bootstrap step
- * runs for real over SSH against the real Docker engine, with the stand-in
- * Waypoint image (as the AWS e2e does).
+ * runs for real over SSH against the real Docker engine, with the real
+ * Waypoint image (realWaypointImage(), as the AWS e2e does).
  *
  * What only GCP adds: before its first SSH connection Pilot reads the host key
  * the guest agent published (guest attributes `hostkeys/`) and pins it. The
@@ -18,10 +18,11 @@ import { execFileSync } from "node:child_process";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeGcp, type FakeGcp } from "../../fakes/gcp/index.js";
-import { buildStandinImages, cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { runCli, type CliResult } from "../../support/run-cli.js";
 import { startSshd, TEST_USER, type TestSshd } from "../../support/sshd.js";
 import { tempHome } from "../../support/temp-home.js";
+import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const PROJECT = "pilot-test";
 const REGION = "europe-west1";
@@ -113,7 +114,7 @@ function policyMembersMatching(text: string): string[] {
 
 beforeAll(async () => {
   requireDocker();
-  waypointImage = buildStandinImages().waypoint;
+  waypointImage = realWaypointImage();
   // A "VM" of an earlier run that did not clean up would make the bootstrap adopt its containers.
   cleanupDocker(VM_DOCKER);
   rmSync("/etc/pilot", { recursive: true, force: true });

@@ -1,7 +1,8 @@
 /**
  * `pilot up-server --provider local` for real: the CLI against this
- * machine's Docker engine, with the stand-in Waypoint and PostgreSQL images
- * (no registry is reachable here). One stack goes through its whole life:
+ * machine's Docker engine, with the real Waypoint image built locally
+ * (realWaypointImage()) and the stand-in PostgreSQL image (no registry is
+ * reachable here). One stack goes through its whole life:
  * create, no-op re-run, status, a verified TLS handshake, the database
  * password, teardown keeping volumes, and a full teardown.
  */
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildStandinImages, cleanupDocker, docker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { runCli } from "../../support/run-cli.js";
 import { tempHome } from "../../support/temp-home.js";
+import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const stack = `e2e${uniqueSuffix()}`;
 const name = (what: string) => `pilot-${stack}-${what}`;
@@ -22,7 +24,7 @@ const stackDir = () => join(t.home, "stacks", stack);
 
 beforeAll(() => {
   requireDocker();
-  images = buildStandinImages();
+  images = { waypoint: realWaypointImage(), postgres: buildStandinImages().postgres };
   t = tempHome("pilot-e2e-local-");
   env = { PILOT_HOME: t.home, XDG_CONFIG_HOME: join(t.home, "xdg") };
 });

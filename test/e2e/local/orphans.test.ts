@@ -2,7 +2,8 @@
  * `pilot teardown --orphans --provider local` for real: a local stack whose
  * state folder is lost is found by its Docker labels (and its Waypoint
  * containers and volumes by name) and removed, while objects of another
- * stack, even one whose name starts the same, stay.
+ * stack, even one whose name starts the same, stay. The real Waypoint image
+ * (realWaypointImage()), the stand-in PostgreSQL image.
  */
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildStandinImages, cleanupDocker, docker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { runCli } from "../../support/run-cli.js";
 import { tempHome } from "../../support/temp-home.js";
+import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const stack = `orph${uniqueSuffix()}`;
 const other = `${stack}-b`;
@@ -24,7 +26,7 @@ const volumes = [name("pgdata"), name("waypoint-server"), name("waypoint-runner"
 
 beforeAll(() => {
   requireDocker();
-  images = buildStandinImages();
+  images = { waypoint: realWaypointImage(), postgres: buildStandinImages().postgres };
   t = tempHome("pilot-e2e-orphans-");
   env = { PILOT_HOME: t.home, XDG_CONFIG_HOME: join(t.home, "xdg") };
   // The neighbour's objects, labelled as Pilot labels them (its name starts with this stack's).

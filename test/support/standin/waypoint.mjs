@@ -90,7 +90,6 @@ function serverRun(args) {
     if (!flags[required]) die(`stand-in: server run needs -${required}`);
   }
   if (flags["url-enabled"] !== "false") die("stand-in: Pilot must run the server with -url-enabled=false");
-  if (flags["accept-tos"] !== "true") die('stand-in: the "-accept-tos" flag must be provided');
   if (flags["advertise-tls-skip-verify"] === "true") die("stand-in: skip-verify is not allowed");
   const grpc = flags["listen-grpc"] ?? "127.0.0.1:9701";
   const http = flags["listen-http"] ?? "127.0.0.1:9702";

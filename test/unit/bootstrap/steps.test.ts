@@ -94,10 +94,10 @@ describe("bootstrap steps (exact argv, Kamal style)", () => {
     ]);
     expect(s.check[0]!.expect).toEqual({ stdout: `true ${hash}` });
     expect(lines(s.apply)).toEqual([
-      "sudo -n docker rm -f waypoint-server",
+      "sudo -n docker rm -f -v waypoint-server",
       "sudo -n docker run -d --name waypoint-server --restart unless-stopped --network pilot -p 9701:9701 -p 9702:9702 " +
         "-v waypoint-server:/data -v /etc/pilot/tls:/pilot/tls:ro --label pilot.role=server " +
-        `--label pilot.config=${hash} hashicorp/waypoint:0.11.4 server run -accept-tos -db=/data/data.db ` +
+        `--label pilot.config=${hash} hashicorp/waypoint:0.11.4 server run -db=/data/data.db ` +
         "-listen-grpc=0.0.0.0:9701 -listen-http=0.0.0.0:9702 -url-enabled=false " +
         "-tls-cert-file=/pilot/tls/server.pem -tls-key-file=/pilot/tls/server-key.pem " +
         "-advertise-addr=waypoint-server:9701 -advertise-tls=true -advertise-tls-skip-verify=false",
@@ -127,7 +127,7 @@ describe("bootstrap steps (exact argv, Kamal style)", () => {
     // The server keeps a copy of its first token before printing it (crash safety), in its own volume.
     expect(lines(none.apply)).toEqual([
       `sudo -n docker exec ${ENV} waypoint-server sh -c 'f=/data/pilot-bootstrap-token; if [ -s "$f" ]; then cat "$f"; exit 0; fi; ` +
-        `umask 077; waypoint "$@" > "$f.tmp" && mv "$f.tmp" "$f" && cat "$f"' waypoint server bootstrap`,
+        `umask 077; waypoint "$@" > "$f.tmp" && mv "$f.tmp" "$f" && cat "$f"' waypoint server bootstrap -context-create=`,
     ]);
     expect(none.recheck).toBe(false);
     const known = takeBootstrapToken(ctx, "tok-123");
@@ -153,7 +153,7 @@ describe("bootstrap steps (exact argv, Kamal style)", () => {
     expect(s.check[0]!.expect).toEqual({ stdout: `true ${hash}` });
     const apply = lines(s.apply);
     expect(apply).toEqual([
-      "sudo -n docker rm -f waypoint-runner",
+      "sudo -n docker rm -f -v waypoint-runner",
       "sudo -n docker run -d --name waypoint-runner --restart unless-stopped --network pilot --user root " +
         "-v /var/run/docker.sock:/var/run/docker.sock -v waypoint-runner:/data/runner -v /etc/pilot/tls:/pilot/tls:ro " +
         "-e WAYPOINT_SERVER_ADDR=waypoint-server:9701 -e WAYPOINT_SERVER_TLS=true -e WAYPOINT_SERVER_TLS_SKIP_VERIFY=false " +
