@@ -50,7 +50,7 @@ const PROVIDER_WORDS = ["aws", "gcp", "local"];
 export function setupArgs(rest: string[]): string[] {
   const [head, ...tail] = rest;
   if (head !== undefined && PROVIDER_WORDS.includes(head)) return ["--provider", head, ...tail];
-  return rest.flatMap((a) => (PROVIDER_WORDS.includes(a.replace(/^--/, "")) && a.startsWith("--") ? ["--provider", a.slice(2)] : [a]));
+  return rest.flatMap((a) => (a.startsWith("--") && PROVIDER_WORDS.includes(a.slice(2)) ? ["--provider", a.slice(2)] : [a]));
 }
 
 /** Rejects flags the command does not define (citty itself accepts anything). */

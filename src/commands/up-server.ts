@@ -88,14 +88,14 @@ export default defineCommand({
           emit,
           dryRun: args["dry-run"],
           beforeApply: async (changes) => {
+            // One question for everything that destroys or interrupts a resource.
             const destructive = changes.filter((c) => c.action === "replace" || c.action === "delete");
-            if (destructive.length > 0) {
-              await requireConsent(ctx, args.yes, `Replace or delete ${destructive.map((c) => c.key).join(", ")}?`);
-            }
             const disruptive = changes.filter((c) => c.action === "update" && c.disruptive);
-            if (disruptive.length > 0) {
-              await requireConsent(ctx, args.yes, `Update ${disruptive.map((c) => `${c.key} (${c.reason})`).join(", ")}, with downtime?`);
-            }
+            const asks = [
+              ...(destructive.length > 0 ? [`Replace or delete ${destructive.map((c) => c.key).join(", ")}`] : []),
+              ...(disruptive.length > 0 ? [`Update ${disruptive.map((c) => `${c.key} (${c.reason})`).join(", ")}, with downtime`] : []),
+            ];
+            if (asks.length > 0) await requireConsent(ctx, args.yes, `${asks.join("; ")}?`);
           },
         });
         if (args["dry-run"]) {
@@ -134,7 +134,6 @@ export default defineCommand({
 export function resourceSummary(resources: Record<string, { type: string; id?: string; status: string }>) {
   return Object.fromEntries(Object.entries(resources).map(([k, r]) => [k, { type: r.type, id: r.id, status: r.status }]));
 }
-
 
 /** Flags that mean something on one provider only; given to another, they are a mistake worth stopping for. */
 const PROVIDER_ONLY_FLAGS: Record<string, { provider: string; elsewhere: string }> = {

@@ -70,8 +70,8 @@ export function isAlreadyExists(err: unknown): boolean {
       g.status === "ALREADY_EXISTS" ||
       g.reasons.includes("alreadyExists") ||
       g.reasons.includes("RESOURCE_ALREADY_EXISTS") ||
-      // Cloud SQL and IAM answer a taken name with a bare 409.
-      (g.httpStatus === 409 && g.status !== "ABORTED"),
+      // Cloud SQL and IAM answer a taken name with a bare 409 (Cloud SQL also a busy instance, which is not one).
+      (g.httpStatus === 409 && g.status !== "ABORTED" && !isInProgress(g)),
   );
 }
 
@@ -108,7 +108,11 @@ export function isAuthError(err: unknown): boolean {
   return has(err, (g) => (g.httpStatus === 401 || g.httpStatus === 403) && !g.reasons.includes("SERVICE_DISABLED"));
 }
 
+function isInProgress(g: GoogleErrorInfo): boolean {
+  return g.reasons.includes("operationInProgress") || /another operation (was|is) already in progress/i.test(g.message);
+}
+
 /** Cloud SQL runs one operation per instance at a time: "another operation was already in progress". */
 export function isOperationInProgress(err: unknown): boolean {
-  return has(err, (g) => g.reasons.includes("operationInProgress") || /another operation (was|is) already in progress/i.test(g.message));
+  return has(err, isInProgress);
 }

@@ -23,6 +23,28 @@ export function splitSqlId(id: string): { instance: string; name: string } {
 }
 
 /**
+ * read and find for an object inside the stack's Cloud SQL instance (a
+ * database, a user): id "<instance>/<name>"; it takes no labels, but one of
+ * that name inside the stack's own instance is ours.
+ */
+export function instanceObjectLookups<Spec extends { instance: string; name: string }>(
+  act: (verb: string, name: string) => string,
+  get: (instance: string, name: string) => Promise<unknown>,
+): Pick<ResourceKind<Spec, SqlDatabaseOut>, "read" | "find"> {
+  return {
+    async read(id) {
+      const { instance, name } = splitSqlId(id);
+      return (await attempt(act("read", id), () => get(instance, name))) ? { instance, name } : undefined;
+    },
+    async find(tags, spec) {
+      if (!spec) return undefined;
+      const found = await attempt(act("find", tags.key), () => get(spec.instance, spec.name));
+      return found ? { id: `${spec.instance}/${spec.name}`, out: { instance: spec.instance, name: spec.name } } : undefined;
+    },
+  };
+}
+
+/**
  * The apps' database. It takes no labels, but it lives inside the stack's
  * own instance, so one of that name there is ours.
  */
@@ -33,16 +55,7 @@ export function sqlDatabaseKind(env: GcpKindEnv): ResourceKind<SqlDatabaseSpec, 
 
   return {
     type: TYPE,
-    async read(id) {
-      const { instance, name } = splitSqlId(id);
-      const d = await attempt(act("read", id), () => get(instance, name));
-      return d ? { instance, name } : undefined;
-    },
-    async find(tags, spec) {
-      if (!spec) return undefined;
-      const d = await attempt(act("find", tags.key), () => get(spec.instance, spec.name));
-      return d ? { id: `${spec.instance}/${spec.name}`, out: { instance: spec.instance, name: spec.name } } : undefined;
-    },
+    ...instanceObjectLookups<SqlDatabaseSpec>(act, get),
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       const result = await createOrAdopt({

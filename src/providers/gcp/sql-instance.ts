@@ -38,6 +38,8 @@ const POLL_MS = 15_000;
 /** How long teardown's final backup is kept (Cloud SQL keeps it after the instance is gone). */
 export const FINAL_BACKUP_DAYS = 30;
 const SSL_MODE = "ENCRYPTED_ONLY";
+/** States an instance does not leave by waiting. */
+const BROKEN_STATES = ["FAILED", "SUSPENDED", "MAINTENANCE_FAILED"];
 
 /**
  * "pilot-<stack>-<8 hex>": Cloud SQL will not reuse a deleted instance's name
@@ -103,20 +105,19 @@ export function sqlInstanceKind(env: GcpKindEnv, opts: SqlInstanceOptions): Reso
       waitFor(env, { what: `Cloud SQL instance ${name} to be RUNNABLE`, intervalMs: POLL_MS, timeoutMs: CREATE_TIMEOUT_MS, progress }, async () => {
         const x = await get(name);
         if (!x) throw new PilotError(`Cloud SQL instance ${name} disappeared while being created.`);
-        if (x.state === "FAILED" || x.state === "SUSPENDED") throw new PilotError(`Cloud SQL instance ${name} is ${x.state}.`, { hint: "Look at its operations in the Cloud SQL console, then run `pilot teardown`." });
+        if (BROKEN_STATES.includes(x.state ?? "")) {
+          throw new PilotError(`Cloud SQL instance ${name} is ${x.state}.`, { hint: "Look at its operations in the Cloud SQL console, then run `pilot teardown`." });
+        }
         return { done: x.state === "RUNNABLE", status: x.state ?? "UNKNOWN", value: x };
       }),
     );
     return i!;
   }
 
-  async function waitRunnable(action: string, op: SqlOperation, name: string, progress?: (m: string) => void) {
+  /** Waits for an operation on the instance, then (one read when it is done) until the instance is RUNNABLE. */
+  async function waitRunnable(action: string, op: SqlOperation, name: string, progress: (m: string) => void = () => undefined) {
     await attempt(action, () => waitSqlOp(env, op, { what: `Cloud SQL instance ${name}`, progress, intervalMs: POLL_MS, timeoutMs: CREATE_TIMEOUT_MS, status: () => stateOf(name) }));
-    const i = await attempt(action, async () => (await sql.instances.get({ project: env.project, instance: name })).data);
-    if (i.state === "FAILED" || i.state === "SUSPENDED" || i.state === "MAINTENANCE_FAILED") {
-      throw new PilotError(`${action}: Cloud SQL instance ${name} is ${i.state}.`, { hint: "Look at its operations in the Cloud SQL console, then run `pilot teardown`." });
-    }
-    return i;
+    return untilRunnable(action, name, progress);
   }
 
   return {

@@ -3,7 +3,7 @@ import { PilotError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
 import { isAlreadyExists } from "./errors.js";
 import { actions, attempt, createOrAdopt, orGone, waitSqlOp, whenInstanceIdle, type GcpKindEnv } from "./shared.js";
-import { splitSqlId } from "./sql-database.js";
+import { instanceObjectLookups, splitSqlId } from "./sql-database.js";
 
 /** Desired built-in PostgreSQL user with the password generated into state. */
 export interface SqlUserSpec {
@@ -32,16 +32,7 @@ export function sqlUserKind(env: GcpKindEnv): ResourceKind<SqlUserSpec, SqlUserO
 
   return {
     type: TYPE,
-    async read(id) {
-      const { instance, name } = splitSqlId(id);
-      const u = await attempt(act("read", id), () => get(instance, name));
-      return u ? { instance, name } : undefined;
-    },
-    async find(tags, spec) {
-      if (!spec) return undefined;
-      const u = await attempt(act("find", tags.key), () => get(spec.instance, spec.name));
-      return u ? { id: `${spec.instance}/${spec.name}`, out: { instance: spec.instance, name: spec.name } } : undefined;
-    },
+    ...instanceObjectLookups<SqlUserSpec>(act, get),
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
       if (!spec.password) throw new PilotError(`${action}: the database password has not been generated.`);
