@@ -3,7 +3,8 @@
 #
 #   local (default)  the Pilot server on this machine's Docker engine: up-server,
 #                    a no-op re-run, status, teardown. Uses the real Waypoint and
-#                    PostgreSQL images when Docker can get them, else local stand-ins.
+#                    PostgreSQL images when Docker can get them, else the real Waypoint built
+#                    from its Go module and PostgreSQL from Debian's package.
 #   aws              the AWS stack in moto (AWS's API, mocked in Python) on
 #                    127.0.0.1: pilot up-server, a no-op re-run, status and
 #                    teardown, then moto is stopped and everything removed.
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
 usage() {
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode="${1:-local}"
@@ -228,18 +229,23 @@ demo_local() {
   waypoint_image="hashicorp/waypoint:0.11.4"
   postgres_image="postgres:16"
   have_image() { docker image inspect "$1" >/dev/null 2>&1 || timeout 120 docker pull -q "$1" >/dev/null 2>&1; }
-  if have_image "$waypoint_image" && have_image "$postgres_image"; then
-    echo "  using $waypoint_image and $postgres_image"
+  if have_image "$waypoint_image"; then
+    echo "  Waypoint: $waypoint_image (from the registry)"
   else
-    # No registry reachable (as on air-gapped or CI machines): the same stand-ins the tests
-    # use, built locally: a small program that answers Waypoint's commands over verified TLS,
-    # and PostgreSQL from Debian's own package.
-    echo "  the registry is out of reach: building Pilot's stand-in images instead"
+    # No registry in reach (as on air-gapped or CI machines): the real Waypoint, built from its
+    # Go module through the Go module proxy (about ten minutes the first time, cached after).
+    command -v go >/dev/null 2>&1 || die "cannot pull $waypoint_image and Go is not installed to build it: install golang-go, or make the registry reachable"
+    echo "  the registry is out of reach: building the real Waypoint 0.11.4 from its Go module"
+    waypoint_image="$(bash scripts/waypoint-build.sh)"
+    echo "  Waypoint: $waypoint_image (the real server and runner, built here)"
+  fi
+  if have_image "$postgres_image"; then
+    echo "  PostgreSQL: $postgres_image (from the registry)"
+  else
+    # PostgreSQL from Debian's own package: the same image the e2e tests use.
     [ -x /bin/busybox ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || run bash scripts/services.sh
-    mapfile -t tags < <(bash scripts/standin-build.sh)
-    waypoint_image="${tags[0]}"
-    postgres_image="${tags[1]}"
-    echo "  using $waypoint_image and $postgres_image"
+    postgres_image="$(bash scripts/standin-build.sh)"
+    echo "  PostgreSQL: $postgres_image (built here from Debian's postgresql package)"
   fi
 
   workdir="$(mktemp -d "${TMPDIR:-/tmp}/pilot-demo.XXXXXX")"

@@ -1,26 +1,22 @@
 #!/usr/bin/env bash
-# Builds the stand-in images the end-to-end tests use (no image registry is
-# reachable there), from files already on this machine, with `docker import`:
+# Builds the stand-in image the end-to-end tests use for PostgreSQL (no image
+# registry is reachable there), from files already on this machine, with
+# `docker import`. (Waypoint needs no stand-in: the tests and the demo build
+# the real one from its Go module, scripts/waypoint-build.sh.)
 #
-#   pilot-standin/waypoint:0.11.4  the host's node + the libraries ldd lists,
-#                                  busybox-static for a shell, and
-#                                  test/support/standin/waypoint.mjs as the
-#                                  `waypoint` entry point; runs as the
-#                                  non-root user `waypoint`, like the real one
 #   pilot-standin/postgres:15      Debian's postgresql-15 binaries, libraries
 #                                  and share files, busybox, and an entry
 #                                  point that honours POSTGRES_PASSWORD /
 #                                  POSTGRES_USER / POSTGRES_DB like the
 #                                  official image (data in /var/lib/postgresql/data)
 #
-# Prints the tags, one per line, on stdout (progress goes to stderr).
-# Idempotent: each image carries a label with the hash of its inputs and is
+# Prints the tag on stdout (progress goes to stderr).
+# Idempotent: the image carries a label with the hash of its inputs and is
 # rebuilt only when they changed. Needs: docker, busybox (busybox-static),
-# node, and for the postgres image the postgresql-15 package.
+# and the postgresql-15 package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WAYPOINT_TAG="${PILOT_STANDIN_WAYPOINT_TAG:-pilot-standin/waypoint:0.11.4}"
 POSTGRES_TAG="${PILOT_STANDIN_POSTGRES_TAG:-pilot-standin/postgres:15}"
 PG_VERSION=15
 PG_LIB="/usr/lib/postgresql/$PG_VERSION"
@@ -30,7 +26,6 @@ log() { echo "standin-build: $*" >&2; }
 need() { command -v "$1" >/dev/null 2>&1 || { log "missing $1 ($2)"; exit 1; }; }
 need docker "install docker.io and start dockerd"
 need busybox "apt-get install busybox-static"
-need node "Node 20"
 docker info >/dev/null 2>&1 || { log "docker does not answer 'docker info': start dockerd"; exit 1; }
 
 BUSYBOX="$(command -v busybox)"
@@ -38,7 +33,6 @@ if ldd "$BUSYBOX" >/dev/null 2>&1; then
   log "$BUSYBOX is dynamically linked; install busybox-static"
   exit 1
 fi
-NODE="$(readlink -f "$(command -v node)")"
 
 # Hash of the files that go into an image, plus this script.
 inputs_hash() {
@@ -84,34 +78,6 @@ import_image() {
   fi
 }
 
-build_waypoint() {
-  local program=test/support/standin/waypoint.mjs
-  local hash; hash="$(inputs_hash "$program" "$NODE" "$BUSYBOX")"
-  if [ "$(current_hash "$WAYPOINT_TAG")" = "$hash" ]; then
-    log "$WAYPOINT_TAG is up to date"
-    return
-  fi
-  log "building $WAYPOINT_TAG"
-  local root; root="$(mktemp -d)"
-  trap 'rm -rf "$root"' RETURN
-  busybox_root "$root"
-  cp "$NODE" "$root/usr/bin/node"
-  copy_libs "$root" "$NODE"
-  mkdir -p "$root/opt/standin" "$root/data"
-  cp "$program" "$root/opt/standin/waypoint.mjs"
-  printf '#!/bin/sh\nexec /usr/bin/node /opt/standin/waypoint.mjs "$@"\n' > "$root/usr/bin/waypoint"
-  chmod 0755 "$root/usr/bin/waypoint"
-  # The real image runs as an unprivileged `waypoint` user owning /data.
-  printf 'root:x:0:0:root:/root:/bin/sh\nwaypoint:x:100:1000:waypoint:/data:/bin/sh\n' > "$root/etc/passwd"
-  printf 'root:x:0:\nwaypoint:x:1000:\n' > "$root/etc/group"
-  chown 100:1000 "$root/data"
-  import_image "$root" "$WAYPOINT_TAG" "$hash" \
-    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
-    --change 'USER waypoint' \
-    --change 'WORKDIR /data' \
-    --change 'ENTRYPOINT ["/usr/bin/waypoint"]'
-}
-
 build_postgres() {
   if [ ! -x "$PG_LIB/bin/postgres" ]; then
     log "no $PG_LIB/bin/postgres: apt-get install postgresql-$PG_VERSION"
@@ -149,7 +115,5 @@ build_postgres() {
     --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]'
 }
 
-build_waypoint
 build_postgres
-echo "$WAYPOINT_TAG"
 echo "$POSTGRES_TAG"

@@ -9,7 +9,7 @@ import { PilotError } from "../errors.js";
 import { ensureStackTls } from "../tls/index.js";
 import { runStep, runChecks, type RunStepOptions } from "./step-runner.js";
 import {
-  DEFAULT_NAMES, adoptRunner, createNetwork, createVolumes, installDocker, parseBootstrapToken, setRunnerProfile,
+  DEFAULT_NAMES, waitForRunner, createNetwork, createVolumes, installDocker, parseBootstrapToken, setRunnerProfile,
   startRunner, startServer, takeBootstrapToken, uploadTls, waitForPackageManager, waitForServer, waypointWithToken,
   type BootstrapNames, type StepContext,
 } from "./steps/index.js";
@@ -99,6 +99,19 @@ export function certificateNames(o: BootstrapOptions): string[] {
   return [...o.serverAddresses, names.serverContainer, "localhost", "127.0.0.1"];
 }
 
+/**
+ * A login token for the runner (see steps/runner-container.ts), without
+ * expiry like the one Waypoint's installer gives its runner: an expired one
+ * would stop every job with nobody watching. `-expires-in=0s` is how the CLI
+ * asks for no expiry (the server sets one only for a positive duration).
+ */
+async function mintRunnerToken(exec: Executor, ctx: StepContext, token: string): Promise<string> {
+  const r = await exec.run(waypointWithToken(ctx, token, ["user", "token", "-expires-in=0s"]).argv, { stdin: `${token}\n` });
+  const minted = r.stdout.trim().split(/\s+/).pop();
+  if (r.code !== 0 || !minted) throw new PilotError(`bootstrap: could not mint the runner's login token: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return minted;
+}
+
 /** A placeholder in dry runs that have no token yet: checks using it fail, so the step shows as "would apply". */
 const NO_TOKEN = "pilot-dry-run-no-token";
 
@@ -159,15 +172,10 @@ export async function bootstrapServer(o: BootstrapOptions): Promise<{ applied: s
 
   const t = token ?? NO_TOKEN;
   await run(startRunner(ctx, ""), {
-    // The cookie is fetched only when the runner container must be (re)created.
-    prepareApply: async () => {
-      const r = await o.exec.run(waypointWithToken(ctx, t, ["server", "cookie"]).argv, { stdin: `${t}\n` });
-      const cookie = r.stdout.trim();
-      if (r.code !== 0 || !cookie) throw new PilotError(`bootstrap: could not read the server cookie: ${r.stderr.trim() || `exit ${r.code}`}`);
-      return startRunner(ctx, cookie).apply;
-    },
+    // A login token is minted only when the runner container must be (re)created.
+    prepareApply: async () => startRunner(ctx, await mintRunnerToken(o.exec, ctx, t)).apply,
   });
-  await run(adoptRunner(ctx, t));
+  await run(waitForRunner(ctx, t));
   await run(setRunnerProfile(ctx, t));
   return { applied, skipped };
 }
@@ -178,7 +186,7 @@ export async function isBootstrapped(o: BootstrapOptions): Promise<boolean> {
   const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
   if (!o.token) return false;
   const steps = [createNetwork(ctx), createVolumes(ctx), uploadTls(ctx), startServer(ctx), takeBootstrapToken(ctx, o.token),
-    startRunner(ctx, ""), adoptRunner(ctx, o.token), setRunnerProfile(ctx, o.token)];
+    startRunner(ctx, ""), waitForRunner(ctx, o.token), setRunnerProfile(ctx, o.token)];
   for (const s of steps) if (!(await runChecks(o.exec, s)).done) return false;
   return true;
 }

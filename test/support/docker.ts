@@ -30,18 +30,18 @@ export function requireDocker(): void {
 }
 
 /**
- * Builds (or reuses) the stand-in images; returns their tags: { waypoint, postgres }.
- * The e2e tier uses only the PostgreSQL one: every Waypoint e2e test runs
- * against the real image (buildWaypointImage / realWaypointImage()).
+ * Builds (or reuses) the PostgreSQL stand-in image; returns its tag as { postgres }.
+ * Waypoint has no stand-in: every e2e test runs against the real image
+ * (buildWaypointImage / realWaypointImage()).
  */
-export function buildStandinImages(): { waypoint: string; postgres: string } {
+export function buildStandinImages(): { postgres: string } {
   const out = execFileSync("bash", [join(REPO, "scripts", "standin-build.sh")], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const [waypoint, postgres] = out.trim().split("\n");
-  if (!waypoint || !postgres) throw new Error(`standin-build.sh printed no tags: ${out}`);
-  return { waypoint, postgres };
+  const postgres = out.trim();
+  if (!/^\S+:\S+$/.test(postgres)) throw new Error(`standin-build.sh printed no tag: ${out}`);
+  return { postgres };
 }
 
 /**

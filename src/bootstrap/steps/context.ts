@@ -31,6 +31,14 @@ export const HTTP_PORT = 9702;
 /** Where the TLS folder is mounted inside the server and runner containers. */
 export const CONTAINER_TLS_DIR = "/pilot/tls";
 
+/**
+ * Where the CA folder (the stack CA's certificate alone) is mounted in
+ * containers that only need to trust the server: on-demand runners and the
+ * team's apps. Never the TLS folder, which also holds the server's key.
+ */
+export const CONTAINER_CA_DIR = "/pilot/ca";
+export const CONTAINER_CA_FILE = `${CONTAINER_CA_DIR}/ca.pem`;
+
 /** The PEM files bootstrap writes on the target, already generated locally (src/tls). */
 export interface TlsFiles {
   caPem: string;
@@ -70,6 +78,11 @@ export function cmd(argv: string[], extra: Omit<Command, "argv"> = {}): Command 
 
 export function tlsDir(ctx: StepContext): string {
   return `${ctx.remoteDir}/tls`;
+}
+
+/** The folder on the target holding only the CA certificate, bind-mounted (read-only) into runners and apps. */
+export function caDir(ctx: StepContext): string {
+  return `${ctx.remoteDir}/ca`;
 }
 
 export function sha256(text: string | Buffer): string {

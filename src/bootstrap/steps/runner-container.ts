@@ -1,10 +1,24 @@
 import { CONTAINER_TLS_DIR, GRPC_PORT, cmd, configHash, docker, sha256, tlsDir, type StepContext } from "./context.js";
 import type { Step } from "../types.js";
 
-/** `waypoint runner agent` with a fixed id (so adoption can name it) and its state on a volume (so a restart keeps the adoption). */
+/**
+ * `waypoint runner agent` with a fixed id (so status and the runner profile
+ * can name it) and its state dir on the runner's named volume.
+ */
 export function runnerArgs(ctx: StepContext): string[] {
   return ["runner", "agent", `-id=${ctx.names.runnerId}`, "-state-dir=/data/runner", "-vv"];
 }
+
+/**
+ * How the runner authenticates: with a login token of the bootstrap user,
+ * as Waypoint's own installer starts its runner (internal/cli/install.go,
+ * internal/runnerinstall/docker.go). The server treats such a runner as
+ * pre-adopted, and — unlike a runner that joined by cookie and adoption,
+ * which holds a runner token with no user — it can ask for the invite token
+ * every deploy needs for the app's entrypoint (internal/core/app_deploy.go).
+ * Part of the config hash, so a runner started the old way is re-created.
+ */
+const RUNNER_AUTH = "login-token";
 
 /**
  * Security choices, against Waypoint's own installer which runs the runner
@@ -14,7 +28,11 @@ export function runnerArgs(ctx: StepContext): string[] {
  * - `--user root` only to open that socket (root:docker 0660 on the host);
  * - no Docker API on TCP: the socket is mounted, nothing is published;
  * - no cloud credentials passed in: the runner uses the VM's own identity
- *   (instance profile / service account) through the metadata service.
+ *   (instance profile / service account) through the metadata service;
+ * - its token goes in through `--env-file /dev/stdin`, never argv (it is in
+ *   the container's environment, which only root on the host can inspect).
+ * `/data` (a VOLUME in the image) is the runner's named, labelled volume, so
+ * no anonymous volume is left behind by a re-created runner.
  */
 function runOptions(ctx: StepContext): string[] {
   const n = ctx.names;
@@ -24,7 +42,7 @@ function runOptions(ctx: StepContext): string[] {
     "--network", n.network,
     "--user", "root",
     "-v", "/var/run/docker.sock:/var/run/docker.sock",
-    "-v", `${n.runnerVolume}:/data/runner`,
+    "-v", `${n.runnerVolume}:/data`,
     "-v", `${tlsDir(ctx)}:${CONTAINER_TLS_DIR}:ro`,
     "-e", `WAYPOINT_SERVER_ADDR=${n.serverContainer}:${GRPC_PORT}`,
     "-e", "WAYPOINT_SERVER_TLS=true",
@@ -35,17 +53,17 @@ function runOptions(ctx: StepContext): string[] {
 }
 
 export function runnerConfigHash(ctx: StepContext): string {
-  return configHash([runOptions(ctx), ctx.runnerImage, runnerArgs(ctx), sha256(ctx.tls.caPem)]);
+  return configHash([runOptions(ctx), ctx.runnerImage, runnerArgs(ctx), sha256(ctx.tls.caPem), RUNNER_AUTH]);
 }
 
 /**
- * The runner container. Its apply needs the server's cookie (required for a
- * runner that will be adopted); the orchestrator fetches it only when apply
- * runs. The cookie goes in through `--env-file /dev/stdin`, read by the
- * docker CLI, so it never appears in argv.
+ * The runner container. Its apply needs a fresh login token; the
+ * orchestrator mints one only when apply runs. Re-creating it also empties
+ * its volume: a token the runner saved earlier (an adoption, the old way)
+ * takes precedence over the one it is given, so it must go.
  */
-export function startRunner(ctx: StepContext, cookie: string): Step {
-  const name = ctx.names.runnerContainer;
+export function startRunner(ctx: StepContext, loginToken: string): Step {
+  const { runnerContainer: name, runnerVolume } = ctx.names;
   const hash = runnerConfigHash(ctx);
   return {
     name: "runner",
@@ -56,13 +74,14 @@ export function startRunner(ctx: StepContext, cookie: string): Step {
       }),
     ],
     apply: [
-      // -v: the image declares VOLUME /data, so each container gets an anonymous volume where no named one is
-      // mounted; remove it with its container (named volumes stay) so re-creating one leaks nothing.
+      // -v: a runner created before it had a named /data left an anonymous volume; remove it with the container.
       cmd(docker(ctx, "rm", "-f", "-v", name)),
+      cmd(docker(ctx, "volume", "rm", "-f", runnerVolume)),
+      cmd(docker(ctx, "volume", "create", "--label", "pilot.managed=true", runnerVolume)),
       cmd(
         docker(ctx, "run", "-d", ...runOptions(ctx), "--env-file", "/dev/stdin", "--label", `pilot.config=${hash}`,
           ctx.runnerImage, ...runnerArgs(ctx)),
-        { stdin: `WAYPOINT_SERVER_COOKIE=${cookie}\n`, timeoutMs: 10 * 60_000 },
+        { stdin: `WAYPOINT_SERVER_TOKEN=${loginToken}\n`, timeoutMs: 10 * 60_000 },
       ),
     ],
   };

@@ -1,4 +1,4 @@
-import { asRoot, cmd, sha256, tlsDir, type StepContext } from "./context.js";
+import { asRoot, caDir, cmd, sha256, tlsDir, type StepContext } from "./context.js";
 import type { Step } from "../types.js";
 
 /**
@@ -7,7 +7,10 @@ import type { Step } from "../types.js";
  *   REMOTE/        0700 root  — nobody but root gets past here on the host;
  *   REMOTE/tls/    0755       — bind-mounted into the containers, where the
  *   *.pem          0644         Waypoint server runs as a non-root user that
- *                               must traverse and read it.
+ *                               must traverse and read it;
+ *   REMOTE/ca/     0755       — the CA certificate alone, for containers that
+ *   ca.pem         0644         only verify the server (on-demand runners,
+ *                               apps): they never see the server's key.
  * The check compares content hashes, so a re-issued certificate is uploaded
  * again (and the server container, whose config hash includes it, restarts).
  */
@@ -17,6 +20,7 @@ export function uploadTls(ctx: StepContext): Step {
     [`${dir}/ca.pem`, ctx.tls.caPem],
     [`${dir}/server.pem`, ctx.tls.certPem],
     [`${dir}/server-key.pem`, ctx.tls.keyPem],
+    [`${caDir(ctx)}/ca.pem`, ctx.tls.caPem],
   ];
   return {
     name: "tls",
@@ -25,6 +29,7 @@ export function uploadTls(ctx: StepContext): Step {
     apply: [
       cmd(asRoot(ctx, "install", "-d", "-m", "0700", ctx.remoteDir)),
       cmd(asRoot(ctx, "install", "-d", "-m", "0755", dir)),
+      cmd(asRoot(ctx, "install", "-d", "-m", "0755", caDir(ctx))),
       ...files.map(([path, content]) => ({ upload: path, content, mode: 0o644 })),
     ],
   };

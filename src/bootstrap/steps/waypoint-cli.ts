@@ -18,10 +18,30 @@ export const WITH_TOKEN_SCRIPT = 'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAY
 /**
  * Like WITH_TOKEN_SCRIPT, but succeeds only if the JSON output, with all
  * whitespace removed (protojson varies its spacing on purpose), contains
- * $PILOT_EXPECT literally.
+ * one of the lines of $PILOT_EXPECT literally.
  */
-export const EXPECT_JSON_SCRIPT =
-  'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; out=$(waypoint "$@") || exit 1; printf %s "$out" | tr -d \' \\t\\n\\r\' | grep -Fq -- "$PILOT_EXPECT"';
+export const EXPECT_JSON_SCRIPT = [
+  "IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN",
+  'out=$(waypoint "$@") || exit 1',
+  "flat=$(printf %s \"$out\" | tr -d ' \\t\\n\\r')",
+  'printf \'%s\\n\' "$PILOT_EXPECT" | { while IFS= read -r e; do case "$flat" in *"$e"*) exit 0;; esac; done; exit 1; }',
+].join("\n");
+
+/**
+ * `waypoint "$@"` (a `runner profile set`) with a plugin configuration, which the
+ * CLI reads only from a file named *.json or *.hcl: stdin carries the token
+ * line, then the JSON, written to a private temporary file in the server
+ * container. The profile is deleted first, because `set` merges environment
+ * variables into an existing profile and would keep ones Pilot no longer sets.
+ */
+export const PROFILE_SET_SCRIPT = [
+  "IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN",
+  'd=$(mktemp -d) || exit 1',
+  'cat > "$d/plugin.json"',
+  'waypoint runner profile delete "$PILOT_PROFILE" >/dev/null 2>&1',
+  'waypoint "$@" -plugin-config="$d/plugin.json"; s=$?',
+  'rm -rf "$d"; exit $s',
+].join("\n");
 
 function clientEnv(): string[] {
   return [
@@ -50,13 +70,25 @@ export function waypointWithToken(ctx: StepContext, token: string, args: string[
   );
 }
 
-/** Succeeds when `waypoint ARGS` (JSON output) contains `expect` once whitespace is removed. */
-export function waypointJsonContains(ctx: StepContext, token: string, args: string[], expect: string): Command {
+/** Succeeds when `waypoint ARGS` (JSON output), whitespace removed, contains `expect` (or one of several). */
+export function waypointJsonContains(ctx: StepContext, token: string, args: string[], expect: string | string[]): Command {
+  const alternatives = typeof expect === "string" ? [expect] : expect;
   return cmd(
     docker(
-      ctx, "exec", "-i", ...clientEnv(), "-e", `PILOT_EXPECT=${expect}`,
+      ctx, "exec", "-i", ...clientEnv(), "-e", `PILOT_EXPECT=${alternatives.join("\n")}`,
       ctx.names.serverContainer, "sh", "-c", EXPECT_JSON_SCRIPT, "waypoint", ...args,
     ),
     { stdin: `${token}\n` },
+  );
+}
+
+/** `waypoint runner profile set ARGS` with `pluginConfig` as its plugin configuration (see PROFILE_SET_SCRIPT). */
+export function waypointProfileSet(ctx: StepContext, token: string, profile: string, args: string[], pluginConfig: string): Command {
+  return cmd(
+    docker(
+      ctx, "exec", "-i", ...clientEnv(), "-e", `PILOT_PROFILE=${profile}`,
+      ctx.names.serverContainer, "sh", "-c", PROFILE_SET_SCRIPT, "waypoint", ...args,
+    ),
+    { stdin: `${token}\n${pluginConfig}` },
   );
 }

@@ -25,7 +25,7 @@ import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const ALL_STEPS = [
   "package-manager", "docker", "network", "volumes", "tls", "server", "server-ready", "bootstrap-token", "runner",
-  "runner-adopt", "runner-profile",
+  "runner-registered", "runner-profile",
 ];
 
 describe("bootstrap over SSH against a real sshd and dockerd", () => {
@@ -81,6 +81,14 @@ describe("bootstrap over SSH against a real sshd and dockerd", () => {
     remoteDir,
   });
 
+  /** `waypoint ARGS` in the server container, as Pilot runs it: the token on stdin, the stack CA trusted. */
+  const withToken = (...args: string[]) => {
+    const client = ["exec", "-i", "-e", `WAYPOINT_SERVER_ADDR=localhost:9701`, "-e", "WAYPOINT_SERVER_TLS=true",
+      "-e", "WAYPOINT_SERVER_TLS_SKIP_VERIFY=false", "-e", "SSL_CERT_FILE=/pilot/tls/ca.pem"];
+    const r = spawnSync("docker", [...client, names.serverContainer, "sh", "-c", 'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"', "waypoint", ...args], { input: `${token}\n`, encoding: "utf8" });
+    return { code: r.status, out: (r.stdout + r.stderr).replace(/\s+/g, "") };
+  };
+
   beforeAll(async () => {
     requireDocker();
     image = realWaypointImage();
@@ -105,8 +113,8 @@ describe("bootstrap over SSH against a real sshd and dockerd", () => {
     const exec = await connect();
     try {
       const res = await bootstrapServer(options(exec, events));
-      // Nothing locks dpkg here and docker answers; waiting for the server is never "applied".
-      expect(res.skipped).toEqual(["package-manager", "docker", "server-ready"]);
+      // Nothing locks dpkg here and docker answers; waiting (for the server, the runner) is never "applied".
+      expect(res.skipped).toEqual(["package-manager", "docker", "server-ready", "runner-registered"]);
       expect(res.applied).toEqual(ALL_STEPS.filter((s) => !res.skipped.includes(s)));
     } finally {
       await exec.close();
@@ -127,22 +135,23 @@ describe("bootstrap over SSH against a real sshd and dockerd", () => {
     const runnerEnv = inspect(names.runnerContainer, "{{json .Config.Env}}")!;
     expect(runnerEnv).not.toMatch(/AWS_|GOOGLE_|DOCKER_HOST/);
     expect(runnerEnv).toContain("WAYPOINT_SERVER_TLS_SKIP_VERIFY=false");
+    // It runs with a login token of its own (so deploys can mint entrypoint invites), given through stdin, not argv.
+    expect(runnerEnv).toMatch(/"WAYPOINT_SERVER_TOKEN=[^"]{20,}"/);
+    expect(inspect(names.runnerContainer, "{{json .Args}}")).not.toMatch(/TOKEN|cookie/i);
+    // Its /data is the named volume: no anonymous volume is left behind when it is re-created.
+    const mounts = JSON.parse(inspect(names.runnerContainer, "{{json .Mounts}}")!) as { Type: string; Name?: string; Destination: string }[];
+    expect(mounts.filter((m) => m.Type === "volume").map((m) => [m.Name, m.Destination])).toEqual([[names.runnerVolume, "/data"]]);
 
     // The real server runs with the flags as designed (URL service off, Pilot's certificate, no -accept-tos).
     const serverArgs = JSON.parse(inspect(names.serverContainer, "{{json .Args}}")!) as string[];
     expect(serverArgs).toEqual(expect.arrayContaining(["-url-enabled=false", "-tls-cert-file=/pilot/tls/server.pem"]));
     expect(serverArgs).not.toContain("-accept-tos");
-    // The runner was adopted and the default on-demand profile set, as the real server reports them.
-    const client = ["exec", "-i", "-e", `WAYPOINT_SERVER_ADDR=localhost:9701`, "-e", "WAYPOINT_SERVER_TLS=true",
-      "-e", "WAYPOINT_SERVER_TLS_SKIP_VERIFY=false", "-e", "SSL_CERT_FILE=/pilot/tls/ca.pem"];
-    const withToken = (...args: string[]) => {
-      const r = spawnSync("docker", [...client, names.serverContainer, "sh", "-c", 'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"', "waypoint", ...args], { input: `${token}\n`, encoding: "utf8" });
-      return { code: r.status, out: (r.stdout + r.stderr).replace(/\s+/g, "") };
-    };
-    expect(withToken("runner", "inspect", "-json", names.runnerId).out).toContain('"adoptionState":"ADOPTED"');
+    // The runner is pre-adopted (login token) and the on-demand profile set, not as the default, as the real server reports them.
+    expect(withToken("runner", "inspect", "-json", names.runnerId).out).toContain('"adoptionState":"PREADOPTED"');
     const profile = withToken("runner", "profile", "inspect", "-json", names.profileName).out;
     expect(profile).toContain(names.runnerId);
-    expect(profile).toContain('"default":true');
+    expect(profile).not.toContain('"default":true');
+    expect(profile).toContain('"SSL_CERT_FILE":"/pilot/ca/ca.pem"');
     // The real client verifies the server against the stack's CA: with it `user inspect` succeeds, without it
     // the same call is refused (the real CLI reports the failed TLS handshake only as a dial timeout).
     expect(withToken("user", "inspect").code).toBe(0);
@@ -186,6 +195,71 @@ describe("bootstrap over SSH against a real sshd and dockerd", () => {
     ).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
   });
 
+  it("an on-demand runner container, as the profile makes it, reaches the server and verifies it; one without the CA is refused", () => {
+    const profile = JSON.parse(
+      spawnSync("docker", ["exec", "-i", "-e", "WAYPOINT_SERVER_ADDR=localhost:9701", "-e", "WAYPOINT_SERVER_TLS=true",
+        "-e", "SSL_CERT_FILE=/pilot/tls/ca.pem", names.serverContainer, "sh", "-c",
+        'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"', "waypoint",
+        "runner", "profile", "inspect", "-json", names.profileName], { input: `${token}\n`, encoding: "utf8" }).stdout,
+    ) as { environmentVariables: Record<string, string>; pluginConfig: string };
+    // What Waypoint's Docker task launcher gives the container: the profile's environment, its plugin config's
+    // networks, binds and static environment, and the server's advertise address.
+    const plugin = JSON.parse(Buffer.from(profile.pluginConfig, "base64").toString()) as {
+      networks: string[]; binds: string[]; static_environment: Record<string, string>;
+    };
+    const env = { ...profile.environmentVariables, ...plugin.static_environment };
+    const odr = (withCa: boolean) =>
+      spawnSync("docker", [
+        "run", "--rm", "-i", "--network", plugin.networks[0]!,
+        ...(withCa ? [...plugin.binds.flatMap((b) => ["-v", b]), ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`])] : []),
+        "-e", `WAYPOINT_SERVER_ADDR=${names.serverContainer}:9701`, "-e", "WAYPOINT_SERVER_TLS=true",
+        "-e", "WAYPOINT_SERVER_TLS_SKIP_VERIFY=false", "--entrypoint", "sh", image, "-c",
+        'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint user inspect',
+      ], { input: `${token}\n`, encoding: "utf8", timeout: 60_000 });
+    const ok = odr(true);
+    expect(ok.stdout + ok.stderr).not.toMatch(/x509|certificate/i);
+    expect(ok.status).toBe(0);
+    // The bind is the CA folder alone: no server key reaches a runner or an app.
+    expect(plugin.binds).toEqual([`${remoteDir}/ca:/pilot/ca:ro`]);
+    const refused = odr(false);
+    expect(refused.status).not.toBe(0);
+  });
+
+  it("repairs a runner started the old way (cookie, explicit adoption, saved runner token)", async () => {
+    // Pilot's earlier runner: joined with the server cookie, adopted, its runner token saved in its state dir.
+    const cookie = spawnSync("docker", ["exec", "-i", "-e", "WAYPOINT_SERVER_ADDR=localhost:9701", "-e", "WAYPOINT_SERVER_TLS=true",
+      "-e", "SSL_CERT_FILE=/pilot/tls/ca.pem", names.serverContainer, "sh", "-c",
+      'IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN; exec waypoint "$@"', "waypoint", "server", "cookie"],
+      { input: `${token}\n`, encoding: "utf8" }).stdout.trim();
+    expect(cookie).not.toBe("");
+    docker("rm", "-f", "-v", names.runnerContainer);
+    docker("run", "-d", "--name", names.runnerContainer, "--network", names.network, "--user", "root",
+      "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", `${names.runnerVolume}:/data`, "-v", `${remoteDir}/tls:/pilot/tls:ro`,
+      "-e", `WAYPOINT_SERVER_ADDR=${names.serverContainer}:9701`, "-e", "WAYPOINT_SERVER_TLS=true", "-e", "SSL_CERT_FILE=/pilot/tls/ca.pem",
+      "-e", `WAYPOINT_SERVER_COOKIE=${cookie}`, "--label", "pilot.config=from-an-earlier-pilot",
+      image, "runner", "agent", `-id=${names.runnerId}`, "-state-dir=/data/runner", "-vv");
+    for (let i = 0; i < 60 && withToken("runner", "adopt", names.runnerId).code !== 0; i++) await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 0; i < 60 && docker("exec", names.runnerContainer, "sh", "-c", "ls /data/runner || true").trim() === ""; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(docker("exec", names.runnerContainer, "sh", "-c", "ls /data/runner").trim()).not.toBe("");
+
+    const exec = await connect();
+    try {
+      const res = await bootstrapServer(options(exec));
+      expect(res.applied).toEqual(["runner"]);
+    } finally {
+      await exec.close();
+    }
+    const env = inspect(names.runnerContainer, "{{json .Config.Env}}")!;
+    expect(env).toMatch(/WAYPOINT_SERVER_TOKEN=/);
+    expect(env).not.toContain("COOKIE");
+    // The old saved token is gone (it would take precedence over the login token) and the server knows the runner.
+    expect(withToken("runner", "inspect", "-json", names.runnerId).out).toMatch(/"adoptionState":"(PRE)?ADOPTED"/);
+    const logs = spawnSync("docker", ["logs", names.runnerContainer], { encoding: "utf8" });
+    expect(logs.stdout + logs.stderr).not.toMatch(/Unauthenticated|PermissionDenied/);
+  });
+
   it("re-runs with nothing to apply, over one SSH connection", async () => {
     const before = connections;
     const started = Date.now();
@@ -211,7 +285,7 @@ describe("bootstrap over SSH against a real sshd and dockerd", () => {
     let exec = await connect();
     try {
       const res = await bootstrapServer(options(exec));
-      expect(res.applied).toEqual(["runner"]); // adoption survives: the runner's state volume kept its token
+      expect(res.applied).toEqual(["runner"]); // a fresh login token; the server still knows the runner's id
     } finally {
       await exec.close();
     }

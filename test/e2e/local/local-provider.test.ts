@@ -20,10 +20,13 @@ const name = (what: string) => `pilot-${stack}-${what}`;
 let t: ReturnType<typeof tempHome>;
 let images: { waypoint: string; postgres: string };
 let env: NodeJS.ProcessEnv;
+/** Volumes no container uses that existed before this file ran (anything new and dangling at the end leaked). */
+let danglingBefore: Set<string>;
 const stackDir = () => join(t.home, "stacks", stack);
 
 beforeAll(() => {
   requireDocker();
+  danglingBefore = new Set(docker("volume", "ls", "-q", "--filter", "dangling=true").split("\n").filter(Boolean));
   images = { waypoint: realWaypointImage(), postgres: buildStandinImages().postgres };
   t = tempHome("pilot-e2e-local-");
   env = { PILOT_HOME: t.home, XDG_CONFIG_HOME: join(t.home, "xdg") };
@@ -144,6 +147,10 @@ describe("pilot up-server --provider local", () => {
     expect(left).toBe("");
     const volumes = docker("volume", "ls", "-q").split("\n");
     for (const v of ["pgdata", "waypoint-server", "waypoint-runner"]) expect(volumes).not.toContain(name(v));
+    // Anonymous volumes too: an image's VOLUME gives every container without a named mount there one of its
+    // own, which neither teardown nor --orphans could find once its container is gone.
+    const leaked = docker("volume", "ls", "-q", "--filter", "dangling=true").split("\n").filter((v) => v && !danglingBefore.has(v));
+    expect(leaked).toEqual([]);
     expect(existsSync(join(t.home, "xdg", "waypoint", "context", `pilot-${stack}.hcl`))).toBe(false);
   });
 });

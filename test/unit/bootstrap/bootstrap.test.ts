@@ -34,7 +34,6 @@ describe("bootstrapServer orchestration (recording executor)", () => {
   it("saves the token at once and never passes it in argv", async () => {
     const exec = new RecordingExecutor([
       { match: "server bootstrap", result: { stdout: "tok-fresh\n" } },
-      { match: "server cookie", result: { stdout: "cookie-1\n" } },
     ]);
     // Make content/label checks pass by answering them as the server would.
     const o = opts(exec);
@@ -47,6 +46,7 @@ describe("bootstrapServer orchestration (recording executor)", () => {
       { match: "cat /etc/pilot/tls/ca.pem", result: { stdout: tls.caPem } },
       { match: "cat /etc/pilot/tls/server.pem", result: { stdout: tls.certPem } },
       { match: "cat /etc/pilot/tls/server-key.pem", result: { stdout: tls.keyPem } },
+      { match: "cat /etc/pilot/ca/ca.pem", result: { stdout: tls.caPem } },
       { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
       { match: "' waypoint-runner", result: { stdout: `true ${runnerConfigHash(ctx)}` } },
     );
@@ -57,8 +57,33 @@ describe("bootstrapServer orchestration (recording executor)", () => {
     // Later steps use the fresh token (on stdin).
     const adoptCheck = exec.recorded.find((r) => r.kind === "run" && r.line.includes("runner inspect"));
     expect(adoptCheck && adoptCheck.kind === "run" ? adoptCheck.stdin : "").toBe("tok-fresh\n");
-    // The cookie was not needed: the runner container was already right.
-    expect(exec.lines().some((l) => l.includes("server cookie"))).toBe(false);
+    // No login token was minted: the runner container was already right.
+    expect(exec.lines().some((l) => l.includes("user token"))).toBe(false);
+  });
+
+  it("a runner to (re)create gets a freshly minted login token without expiry, on stdin only", async () => {
+    const exec = new RecordingExecutor([{ match: "user token", result: { stdout: "login-tok-42\n" } }]);
+    const o = opts(exec, { token: "tok-known" });
+    const { stepContext, certificateNames } = await import("../../../src/bootstrap/index.js");
+    const { ensureStackTls } = await import("../../../src/tls/index.js");
+    const tls = await ensureStackTls(o.tlsDir, certificateNames(o));
+    const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
+    const { serverConfigHash, runnerConfigHash } = await import("../../../src/bootstrap/steps/index.js");
+    exec.respond(
+      { match: "' waypoint-runner", result: { code: 1 }, times: 1 }, // missing: to be created
+      { match: "' waypoint-runner", result: { stdout: `true ${runnerConfigHash(ctx)}` } }, // after the re-create
+      { match: /cat \S+\/ca\.pem$/, result: { stdout: tls.caPem } },
+      { match: "cat /etc/pilot/tls/server.pem", result: { stdout: tls.certPem } },
+      { match: "cat /etc/pilot/tls/server-key.pem", result: { stdout: tls.keyPem } },
+      { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
+    );
+    const res = await bootstrapServer(o);
+    expect(res.applied).toContain("runner");
+    const mint = exec.recorded.find((r) => r.kind === "run" && r.line.includes("user token"));
+    expect(mint && mint.kind === "run" ? [mint.argv.slice(-3), mint.stdin] : []).toEqual([["user", "token", "-expires-in=0s"], "tok-known\n"]);
+    const run = exec.recorded.find((r) => r.kind === "run" && r.line.includes("docker run") && r.line.includes("runner agent"));
+    expect(run && run.kind === "run" ? run.stdin : "").toBe("WAYPOINT_SERVER_TOKEN=login-tok-42\n");
+    expect(exec.lines().join("\n")).not.toContain("login-tok-42");
   });
 
   it("already bootstrapped without a known token: a clear error, nothing saved", async () => {
@@ -76,6 +101,7 @@ describe("bootstrapServer orchestration (recording executor)", () => {
       { match: /^cat .*tls\/ca\.pem$/, result: { stdout: tls.caPem } },
       { match: /^cat .*tls\/server\.pem$/, result: { stdout: tls.certPem } },
       { match: /^cat .*tls\/server-key\.pem$/, result: { stdout: tls.keyPem } },
+      { match: /^cat .*ca\/ca\.pem$/, result: { stdout: tls.caPem } },
       { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
     );
     const err = await bootstrapServer(o).catch((e: unknown) => e);

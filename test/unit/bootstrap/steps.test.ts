@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  DEFAULT_NAMES, EXPECT_JSON_SCRIPT, INSTALL_DOCKER_SCRIPT, PACKAGE_MANAGER_FREE_SCRIPT, WITH_TOKEN_SCRIPT, adoptRunner,
+  DEFAULT_NAMES, EXPECT_JSON_SCRIPT, INSTALL_DOCKER_SCRIPT, PACKAGE_MANAGER_FREE_SCRIPT, WITH_TOKEN_SCRIPT, PROFILE_SET_SCRIPT, waitForRunner, expectedProfileJson,
   createNetwork, createVolumes, installDocker, parseBootstrapToken, runnerConfigHash, serverConfigHash, setRunnerProfile,
   sha256, startRunner, startServer, takeBootstrapToken, uploadTls, waitForPackageManager, waitForServer, type StepContext,
 } from "../../../src/bootstrap/steps/index.js";
@@ -71,18 +71,23 @@ describe("bootstrap steps (exact argv, Kamal style)", () => {
       "sudo -n cat /etc/pilot/tls/ca.pem",
       "sudo -n cat /etc/pilot/tls/server.pem",
       "sudo -n cat /etc/pilot/tls/server-key.pem",
+      "sudo -n cat /etc/pilot/ca/ca.pem",
     ]);
     expect(s.check.map((c) => c.expect)).toEqual([
       { sha256: sha256("CA\n") },
       { sha256: sha256("CERT\n") },
       { sha256: sha256("KEY\n") },
+      { sha256: sha256("CA\n") },
     ]);
     expect(lines(s.apply)).toEqual([
       "sudo -n install -d -m 0700 /etc/pilot",
       "sudo -n install -d -m 0755 /etc/pilot/tls",
+      "sudo -n install -d -m 0755 /etc/pilot/ca",
       "upload /etc/pilot/tls/ca.pem 644",
       "upload /etc/pilot/tls/server.pem 644",
       "upload /etc/pilot/tls/server-key.pem 644",
+      // The folder containers that only verify the server get: the CA alone, never the key.
+      "upload /etc/pilot/ca/ca.pem 644",
     ]);
   });
 
@@ -144,8 +149,8 @@ describe("bootstrap steps (exact argv, Kamal style)", () => {
     expect(parseBootstrapToken("Error bootstrapping the server: no\n")).toBeUndefined();
   });
 
-  it("runner: socket mounted, not privileged, root only for the socket, cookie via stdin env-file", () => {
-    const s = startRunner(ctx, "cookie-1");
+  it("runner: socket mounted, not privileged, root only for the socket, login token via stdin env-file, /data named", () => {
+    const s = startRunner(ctx, "login-1");
     const hash = runnerConfigHash(ctx);
     expect(checks(s)).toEqual([
       `sudo -n docker inspect --format '{{.State.Running}} {{index .Config.Labels "pilot.config"}}' waypoint-runner`,
@@ -154,36 +159,48 @@ describe("bootstrap steps (exact argv, Kamal style)", () => {
     const apply = lines(s.apply);
     expect(apply).toEqual([
       "sudo -n docker rm -f -v waypoint-runner",
+      // A token saved by an earlier (cookie-adopted) runner would take precedence over the login token.
+      "sudo -n docker volume rm -f waypoint-runner",
+      "sudo -n docker volume create --label pilot.managed=true waypoint-runner",
       "sudo -n docker run -d --name waypoint-runner --restart unless-stopped --network pilot --user root " +
-        "-v /var/run/docker.sock:/var/run/docker.sock -v waypoint-runner:/data/runner -v /etc/pilot/tls:/pilot/tls:ro " +
+        "-v /var/run/docker.sock:/var/run/docker.sock -v waypoint-runner:/data -v /etc/pilot/tls:/pilot/tls:ro " +
         "-e WAYPOINT_SERVER_ADDR=waypoint-server:9701 -e WAYPOINT_SERVER_TLS=true -e WAYPOINT_SERVER_TLS_SKIP_VERIFY=false " +
         "-e SSL_CERT_FILE=/pilot/tls/ca.pem --label pilot.role=runner --env-file /dev/stdin " +
         `--label pilot.config=${hash} hashicorp/waypoint:0.11.4 runner agent -id=pilot-runner -state-dir=/data/runner -vv`,
     ]);
-    expect((s.apply[1] as { stdin?: string }).stdin).toBe("WAYPOINT_SERVER_COOKIE=cookie-1\n");
-    expect(apply.join(" ")).not.toMatch(/--privileged|tcp:\/\/|2375|2376|cookie-1|AWS_|GOOGLE_/);
-    // The cookie is not part of the desired config: the check is the same whatever it is.
+    expect((s.apply[3] as { stdin?: string }).stdin).toBe("WAYPOINT_SERVER_TOKEN=login-1\n");
+    expect(apply.join(" ")).not.toMatch(/--privileged|tcp:\/\/|2375|2376|login-1|COOKIE|AWS_|GOOGLE_/);
+    // The token is not part of the desired config: the check is the same whatever it is.
     expect(startRunner(ctx, "other").check).toEqual(s.check);
   });
 
-  it("runner-adopt: checks adoption in JSON output, retries adopt until the runner registered", () => {
-    const s = adoptRunner(ctx, "tok");
+  it("runner-registered: waits (no apply) until the runner shows as pre-adopted or adopted", () => {
+    const s = waitForRunner(ctx, "tok");
+    const expectLines = "'PILOT_EXPECT=\"adoptionState\":\"PREADOPTED\"\n\"adoptionState\":\"ADOPTED\"'";
     expect(checks(s)).toEqual([
-      `sudo -n docker exec -i ${ENV} -e 'PILOT_EXPECT="adoptionState":"ADOPTED"' waypoint-server ${EXPECT} runner inspect -json pilot-runner`,
+      `sudo -n docker exec -i ${ENV} -e ${expectLines} waypoint-server ${EXPECT} runner inspect -json pilot-runner`,
     ]);
-    expect(lines(s.apply)).toEqual([`sudo -n docker exec -i ${ENV} waypoint-server ${WITH_TOKEN} runner adopt pilot-runner`]);
-    expect(s.retryApply).toEqual({ timeoutMs: 120_000, intervalMs: 2000 });
+    expect(s.apply).toEqual([]);
+    expect(s.wait).toEqual({ timeoutMs: 120_000, intervalMs: 2000 });
   });
 
-  it("runner-profile: default docker profile with the ODR image, targeting our runner", () => {
+  it("runner-profile: not the default; CA folder bound read-only, stack network, every field compared", () => {
     const s = setRunnerProfile(ctx, "tok");
+    const plugin = '{"networks":["pilot"],"binds":["/etc/pilot/ca:/pilot/ca:ro"],"static_environment":{"SSL_CERT_FILE":"/pilot/ca/ca.pem"}}';
+    const expected =
+      '"name":"pilot-docker","targetRunner":{"id":{"id":"pilot-runner"}},"ociUrl":"hashicorp/waypoint-odr:0.11.4",' +
+      '"environmentVariables":{"SSL_CERT_FILE":"/pilot/ca/ca.pem"},"pluginType":"docker",' +
+      `"pluginConfig":"${Buffer.from(plugin).toString("base64")}","configFormat":"JSON"}`;
+    expect(expectedProfileJson(ctx)).toBe(expected);
     expect(checks(s)).toEqual([
-      `sudo -n docker exec -i ${ENV} -e 'PILOT_EXPECT="ociUrl":"hashicorp/waypoint-odr:0.11.4"' waypoint-server ${EXPECT} runner profile inspect -json pilot-docker`,
+      `sudo -n docker exec -i ${ENV} -e ${shellJoin([`PILOT_EXPECT=${expected}`])} waypoint-server ${EXPECT} runner profile inspect -json pilot-docker`,
     ]);
     expect(lines(s.apply)).toEqual([
-      `sudo -n docker exec -i ${ENV} waypoint-server ${WITH_TOKEN} runner profile set -name=pilot-docker -plugin-type=docker ` +
-        "-oci-url=hashicorp/waypoint-odr:0.11.4 -default=true -target-runner-id=pilot-runner",
+      `sudo -n docker exec -i ${ENV} -e PILOT_PROFILE=pilot-docker waypoint-server sh -c ${shellJoin([PROFILE_SET_SCRIPT])} waypoint ` +
+        "runner profile set -name=pilot-docker -plugin-type=docker -oci-url=hashicorp/waypoint-odr:0.11.4 " +
+        "-env-var=SSL_CERT_FILE=/pilot/ca/ca.pem -default=false -target-runner-id=pilot-runner",
     ]);
+    expect((s.apply[0] as { stdin?: string }).stdin).toBe(`tok\n${plugin}`);
   });
 
   it("derives the ODR image the way Waypoint's installer does", () => {
