@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootstrapServer, connectSsh, knownHostsPath, type BootstrapOptions, type Executor } from "../src/bootstrap/index.js";
-import { buildStandinImages, cleanupDocker, requireDocker, uniqueSuffix } from "../test/support/docker.js";
+import { buildWaypointImage, cleanupDocker, requireDocker, uniqueSuffix } from "../test/support/docker.js";
 import { freePort, startSshd } from "../test/support/sshd.js";
 
 /** Counts what crosses the connection. */
@@ -25,7 +25,7 @@ function counting(exec: Executor): Executor & { trips: number } {
 
 export default async function benchBootstrap(runs = 5): Promise<void> {
   requireDocker();
-  const image = buildStandinImages().waypoint;
+  const image = buildWaypointImage(); // the real Waypoint 0.11.4, built from its Go module
   const sshd = await startSshd();
   const stackDir = mkdtempSync(join(tmpdir(), "pilot-bench-bootstrap-"));
   const s = uniqueSuffix();

@@ -17,6 +17,7 @@ const MACRO: Record<string, () => Promise<{ default: () => Promise<void> }>> = {
   "noop-rerun": () => import("./noop-rerun.js"),
   bootstrap: () => import("./bootstrap.js"),
   gcp: () => import("./gcp.js"),
+  apps: () => import("./apps.js"),
 };
 const unknown = only.filter((name) => !["help", "walk", ...Object.keys(MACRO)].includes(name));
 if (unknown.length > 0) {

@@ -8,6 +8,7 @@
  */
 import { parseArgs, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { EXIT_FAILED, EXIT_USAGE, PilotError, UsageError, errorText } from "./errors.js";
+import { tidyText } from "./ui/terminal.js";
 import { filterSdkWarnings } from "./ui/warnings.js";
 
 type Loader = () => Promise<CommandDef<any>>;
@@ -21,6 +22,12 @@ export const COMMANDS: Record<string, { loader: Loader; summary: string }> = {
   teardown: { loader: () => load(import("./commands/teardown.js")), summary: "Remove every resource of the server stack" },
   server: { loader: () => load(import("./commands/server.js")), summary: "Connection details: --db, --ui, --token, --ssh" },
   unlock: { loader: () => load(import("./commands/unlock.js")), summary: "Remove a stale state lock" },
+  new: { loader: () => load(import("./commands/new.js")), summary: "new project: register a git repository; new app: write an app's waypoint.hcl" },
+  up: { loader: () => load(import("./commands/up.js")), summary: "Build, deploy and release PROJECT/APP on the server's runner" },
+  env: { loader: () => load(import("./commands/env.js")), summary: "An app's configuration: env set|unset|list PROJECT/APP" },
+  logs: { loader: () => load(import("./commands/logs.js")), summary: "An app's logs (--follow to keep reading)" },
+  destroy: { loader: () => load(import("./commands/destroy.js")), summary: "Remove PROJECT/APP's deployments and what Pilot made for it" },
+  apps: { loader: () => load(import("./commands/apps.js")), summary: "Projects and apps, with their last deployment" },
 };
 const ALIASES: Record<string, string> = { setup: "up-server" };
 
@@ -62,7 +69,9 @@ export function checkFlags(argsDef: ArgsDef, rawArgs: string[], command: string)
     const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
     for (const a of aliases) known.add(a);
   }
-  const positional = Object.values(argsDef).filter((d) => d.type === "positional").length;
+  const declared = Object.values(argsDef).filter((d) => d.type === "positional");
+  // A positional whose value hint ends in "..." (KEY=VALUE...) takes any number of words.
+  const positional = declared.some((d) => String(d.valueHint ?? "").endsWith("...")) ? Infinity : declared.length;
   let positionals = 0;
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i];
@@ -89,6 +98,27 @@ export function checkFlags(argsDef: ArgsDef, rawArgs: string[], command: string)
   }
 }
 
+const resolved = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> => (typeof v === "function" ? (v as () => T | Promise<T>)() : v);
+
+/**
+ * `pilot new app ...`: descends into subcommands, taking their names off the
+ * front of `rest`; the leaf then runs with only its own arguments.
+ */
+async function resolveSubCommand(root: CommandDef<any>, name: string, rest: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; path: string }> {
+  let cmd = root;
+  let parent: CommandDef<any> | undefined;
+  let path = name;
+  while (cmd.subCommands && rest[0] !== undefined && !rest[0].startsWith("-")) {
+    const subs = await resolved(cmd.subCommands);
+    const sub = subs[rest[0]];
+    if (!sub) throw new UsageError(`Unknown command "pilot ${path} ${rest[0]}".`, `Run \`pilot ${path} --help\` for its subcommands.`);
+    parent = cmd;
+    cmd = await resolved(sub);
+    path = `${path} ${rest.shift()}`;
+  }
+  return { cmd, parent, path };
+}
+
 /** Runs the CLI with the given arguments; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const restore = filterSdkWarnings();
@@ -108,13 +138,14 @@ export async function main(argv: string[]): Promise<number> {
     if (first === "setup") rest.splice(0, rest.length, ...setupArgs(rest));
     const entry = COMMANDS[name];
     if (!entry) throw new UsageError(`Unknown command "${first}".`, "Run `pilot --help` for the list of commands.");
-    const cmd = await entry.loader();
-    if (rest.includes("--help") || rest.includes("-h")) {
-      process.stdout.write((await renderUsage(cmd)) + "\n");
-      return 0;
+    const { cmd, parent, path } = await resolveSubCommand(await entry.loader(), name, rest);
+    if (rest.includes("--help") || rest.includes("-h") || (cmd.subCommands && !cmd.run)) {
+      // citty colours and pads its help by its own rules; tidyText makes it fit where it goes.
+      process.stdout.write(tidyText(await renderUsage(cmd, parent), process.stdout) + "\n");
+      return rest.includes("--help") || rest.includes("-h") ? 0 : EXIT_USAGE;
     }
     const argsDef = (typeof cmd.args === "function" ? await (cmd.args as () => ArgsDef)() : await cmd.args) ?? {};
-    checkFlags(argsDef, rest, name);
+    checkFlags(argsDef, rest, path);
     parseArgs(rest, argsDef);
     await runCommand(cmd, { rawArgs: rest });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

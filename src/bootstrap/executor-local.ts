@@ -47,8 +47,14 @@ export class LocalExecutor implements Executor {
             child.kill("SIGKILL");
           }, opts.timeoutMs)
         : undefined;
-      child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-      child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+        opts.onOutput?.(d, "stdout");
+      });
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+        stderr += d;
+        opts.onOutput?.(d, "stderr");
+      });
       if (child.stdin) {
         child.stdin.on("error", () => {}); // the command may exit without reading its input
         child.stdin.end();

@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, extname, join } from "node:path";
 
 /** Where and what to write for the user's own `waypoint` CLI. */
 export interface WaypointContextOptions {
@@ -69,4 +69,44 @@ export function writeWaypointContext(o: WaypointContextOptions): { path: string;
       ? `waypoint context use ${name} (first trust ${o.caPath}: security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db ${o.caPath})`
       : `SSL_CERT_FILE=${o.caPath} waypoint context use ${name}`;
   return { path, name, hint };
+}
+
+/**
+ * The name of the Waypoint CLI's default context, read as Waypoint 0.11.4
+ * reads it (internal/clicontext/storage.go `Default`): `context/_default.hcl`
+ * is a symlink to the context's file, whose base name without extension is
+ * the name, or, where symlinks fail, a plain file holding the name.
+ * Undefined when there is no default.
+ */
+export function waypointDefaultContext(contextDir: string): string | undefined {
+  const path = join(contextDir, "_default.hcl");
+  let isLink: boolean;
+  try {
+    isLink = lstatSync(path).isSymbolicLink();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  if (isLink) {
+    const target = basename(readlinkSync(path));
+    return target.slice(0, target.length - extname(target).length);
+  }
+  return readFileSync(path, "utf8");
+}
+
+/**
+ * Removes the stack's context `pilot-<stack>` as `waypoint context delete`
+ * does (storage.go `Delete`): the file, then the default pointer if it named
+ * this context. A default left aimed at a deleted file makes every
+ * `waypoint` command fail ("Configuration file not found"), so it goes
+ * rather than being pointed at some other context the user did not choose.
+ * Returns whether the default was unset, so the user can be told.
+ */
+export function removeWaypointContext(o: { stack: string; configDir?: string; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform }): { defaultUnset: boolean } {
+  const dir = join(o.configDir ?? waypointConfigDir(o.env, o.platform), "context");
+  const name = `pilot-${o.stack}`;
+  rmSync(join(dir, `${name}.hcl`), { force: true });
+  if (waypointDefaultContext(dir) !== name) return { defaultUnset: false };
+  rmSync(join(dir, "_default.hcl"), { force: true });
+  return { defaultUnset: true };
 }

@@ -17,14 +17,67 @@ export function checkWaypointImage(value: string): string {
 }
 
 /**
+ * The host ports clients reach Waypoint's gRPC API and UI on: on a VM
+ * Waypoint's own 9701/9702; on the local engine the ones recorded in the
+ * stack's settings (--grpc-port / --http-port), so stacks can run side by side.
+ */
+export function hostPorts(access: ServerAccess, settings: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): { grpc: number; http: number } {
+  if (access.via !== "local") return vmPortsForTests(env) ?? { grpc: 9701, http: 9702 };
+  return { grpc: Number(settings.grpcPort ?? 9701), http: Number(settings.httpPort ?? 9702) };
+}
+
+/**
+ * Testing only (README "Development"): `PILOT_VM_PORTS=GRPC,HTTP` publishes a
+ * VM's Waypoint on those host ports instead of 9701/9702, for the same reason
+ * as PILOT_VM_NAME_SUFFIX: the e2e "VM" shares this machine's ports with other runs.
+ */
+function vmPortsForTests(env: NodeJS.ProcessEnv): { grpc: number; http: number } | undefined {
+  const text = env.PILOT_VM_PORTS;
+  if (!text) return undefined;
+  const m = /^(\d{1,5}),(\d{1,5})$/.exec(text.trim());
+  const [grpc, http] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(grpc >= 1 && grpc <= 65535 && http >= 1 && http <= 65535 && grpc !== http)) {
+    throw new UsageError(`PILOT_VM_PORTS "${text}" must be two different ports, GRPC,HTTP (e.g. 19701,19702).`);
+  }
+  return { grpc, http };
+}
+
+/**
+ * Testing only (README "Development"): `PILOT_VM_NAME_SUFFIX=S` gives the
+ * server's containers, network, volumes and root folder on a VM S-suffixed
+ * names. The e2e tier's "VM" is the test machine itself, whose Docker engine
+ * other runs may share: with its own names a run never adopts, nor removes,
+ * what another run made. Unset, a VM gets the fixed names (it is the whole machine).
+ */
+function vmNamesForTests(env: NodeJS.ProcessEnv): { names?: { network: string; serverContainer: string; runnerContainer: string; serverVolume: string; runnerVolume: string }; remoteDir?: string } {
+  const s = env.PILOT_VM_NAME_SUFFIX;
+  if (!s) return {};
+  // It ends up in container names and a path under /etc: keep it to what both accept.
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(s)) throw new UsageError(`PILOT_VM_NAME_SUFFIX "${s}" must be 1-32 lowercase letters, digits or dashes.`);
+  return {
+    names: {
+      network: `pilot-${s}`,
+      serverContainer: `waypoint-server-${s}`,
+      runnerContainer: `waypoint-runner-${s}`,
+      serverVolume: `waypoint-server-${s}`,
+      runnerVolume: `waypoint-runner-${s}`,
+    },
+    remoteDir: `/etc/pilot-${s}`,
+  };
+}
+
+/**
  * Bootstrap options that depend on where the server runs. A VM is the whole
  * machine, so the defaults apply; on the user's own Docker engine several
  * stacks may live side by side, so every name carries the stack, the
  * containers join the stack's network (where its PostgreSQL is), and the
  * ports listen on 127.0.0.1 only.
  */
-function placement(ctx: CommandContext, access: ServerAccess, settings: Record<string, unknown>) {
-  if (access.via !== "local") return { target: "vm" as const };
+export function placement(ctx: CommandContext, access: ServerAccess, settings: Record<string, unknown>) {
+  if (access.via !== "local") {
+    const ports = vmPortsForTests(ctx.env);
+    return { target: "vm" as const, ...vmNamesForTests(ctx.env), ...(ports ? { ports } : {}) };
+  }
   const p = (what: string) => `pilot-${ctx.stack}-${what}`;
   return {
     target: "local" as const,
@@ -35,7 +88,7 @@ function placement(ctx: CommandContext, access: ServerAccess, settings: Record<s
       serverVolume: p("waypoint-server"),
       runnerVolume: p("waypoint-runner"),
     },
-    ports: { grpc: Number(settings.grpcPort ?? 9701), http: Number(settings.httpPort ?? 9702), bindHost: "127.0.0.1" },
+    ports: { ...hostPorts(access, settings), bindHost: "127.0.0.1" },
   };
 }
 
@@ -44,25 +97,54 @@ function placement(ctx: CommandContext, access: ServerAccess, settings: Record<s
  * attributes), before any connection, when nothing is pinned yet. Without a
  * published key the first connection pins what it sees, and the user is told.
  */
-async function pinPublishedHostKey(ctx: CommandContext, provider: Provider<any>, key: string): Promise<void> {
+export async function pinPublishedHostKey(ctx: CommandContext, provider: Provider<any>, key: string): Promise<void> {
+  const b = await import("../bootstrap/index.js");
+  await forgetPinOfRebuiltServer(ctx, b);
   const state = ctx.store.current!;
   if (state.server.hostKeyFingerprint || !provider.publishedHostKey) return;
-  const b = await import("../bootstrap/index.js");
   const published = await provider.publishedHostKey(state, (message) => ctx.ui.emit({ type: "progress", key, message }));
   if (!published) {
     ctx.ui.warn("The cloud has not published the server's SSH host key; Pilot will pin the key the server presents on first contact.");
     return;
   }
-  const fingerprint = b.fingerprintOfLine(published);
+  // Some clouds publish only the fingerprint (EC2's console when cloud-init printed no keys).
+  const fingerprint = published.startsWith("SHA256:") ? published : b.fingerprintOfLine(published);
   await ctx.store.update((s) => {
     s.server.hostKeyFingerprint = fingerprint;
     s.server.hostKeySource = "cloud";
+    pinToServer(s);
   });
   ctx.ui.emit({ type: "log", level: "info", message: `Pinned the server's SSH host key ${fingerprint}, as the cloud published it.` });
 }
 
+/** Records which VM a pin belongs to: the server resource's id now (issue 8, point 5). */
+function pinToServer(s: StackState): void {
+  const id = s.resources.server?.id;
+  if (id) s.server.hostKeyServerId = id;
+  else delete s.server.hostKeyServerId;
+}
+
+/**
+ * A pin belongs to one VM. When state records another server id than the
+ * pinned one, Pilot itself replaced the server (only apply writes that id),
+ * so the old pin is dropped and the new VM's key pinned afresh, from the
+ * cloud where it publishes one, with no prompt. A pin without a server id
+ * (older state) is kept as it is.
+ */
+async function forgetPinOfRebuiltServer(ctx: CommandContext, b: typeof import("../bootstrap/index.js")): Promise<void> {
+  const state = ctx.store.current!;
+  const pinnedFor = state.server.hostKeyServerId;
+  const now = state.resources.server?.id;
+  if (!state.server.hostKeyFingerprint || !pinnedFor || !now || pinnedFor === now) return;
+  await ctx.store.update((s) => {
+    b.forgetHostKey(ctx.stackDir, s.server);
+    delete s.server.hostKeyServerId;
+  });
+  ctx.ui.emit({ type: "log", level: "info", message: `The server was rebuilt by Pilot (${pinnedFor} → ${now}); pinning the new server's SSH host key.` });
+}
+
 /** Opens the executor for the stack's server; SSH pins the host key from the cloud, or else on first contact. */
-async function openExecutor(ctx: CommandContext, provider: Provider<any>, access: ServerAccess, opts: { acceptNewHostKey?: boolean; key?: string }) {
+export async function openExecutor(ctx: CommandContext, provider: Provider<any>, access: ServerAccess, opts: { acceptNewHostKey?: boolean; key?: string }) {
   const b = await import("../bootstrap/index.js");
   if (access.via === "local") return new b.LocalExecutor(ctx.env);
   if (opts.acceptNewHostKey) {
@@ -83,6 +165,7 @@ async function openExecutor(ctx: CommandContext, provider: Provider<any>, access
       await ctx.store.update((s) => {
         s.server.hostKeyFingerprint = fingerprint;
         s.server.hostKeySource = "first-contact";
+        pinToServer(s);
       });
       ctx.ui.emit({ type: "log", level: "info", message: `Pinned the server's SSH host key ${fingerprint} on first contact.` });
     },
@@ -130,8 +213,7 @@ export async function bootstrapStack(
     await ctx.store.update((s) => {
       s.server.bootstrappedAt = new Date().toISOString();
     });
-    const grpcPort = where.target === "local" ? where.ports.grpc : 9701;
-    const httpPort = where.target === "local" ? where.ports.http : 9702;
+    const { grpc: grpcPort, http: httpPort } = hostPorts(access, settings, ctx.env);
     const context = b.writeWaypointContext({
       stack: ctx.stack,
       address: `${access.publicAddress}:${grpcPort}`,
@@ -170,9 +252,9 @@ export async function serverHealthFor(
     const where = placement(ctx, access, state.settings);
     const h = await b.serverHealth(exec, {
       sudo: where.target === "vm",
-      names: where.target === "local" ? where.names : undefined,
-      remoteDir: where.target === "local" ? join(ctx.stackDir, "server") : undefined,
-      httpPort: where.target === "local" ? where.ports.http : undefined,
+      names: where.names,
+      remoteDir: where.target === "local" ? join(ctx.stackDir, "server") : where.remoteDir,
+      httpPort: where.ports?.http,
       bindHost: where.target === "local" ? where.ports.bindHost : undefined,
     });
     const ok = h.server === "running, answering" && h.runner === "running";

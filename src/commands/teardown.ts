@@ -1,6 +1,5 @@
 import { defineCommand } from "citty";
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { PilotError, UsageError } from "../errors.js";
 import { OrphanOverlay, orphansOf, type Orphan } from "../engine/orphans.js";
 import type { Provider } from "../providers/types.js";
@@ -125,6 +124,9 @@ async function loadForOrphans(
 /** Removes the local server's Waypoint containers (named, not in state), then the entries, through the engine. */
 async function destroy(ctx: CommandContext, provider: Provider<any>, settings: Record<string, unknown>, base: StackState, store: StateStore, keys: string[]) {
   const kinds = provider.kinds(settings);
+  // The apps' image repositories (`pilot new app`) are outside the resource graph: they go first.
+  const { deleteAppRepositories } = await import("../apps/repositories.js");
+  await deleteAppRepositories(base, { env: ctx.env, progress: (message) => ctx.ui.emit({ type: "progress", key: "app-repositories", message }) });
   const { removeLocalServer } = await import("./bootstrap-stack.js");
   await removeLocalServer(ctx, provider, base);
   const { destroyEntries } = await import("../engine/destroy.js");
@@ -165,9 +167,18 @@ async function forgetStack(ctx: CommandContext): Promise<void> {
   await forgetWaypointContext(ctx);
 }
 
+/** Removes the stack's Waypoint CLI context and, if it was the user's default, the default pointer (every provider). */
 async function forgetWaypointContext(ctx: CommandContext): Promise<void> {
-  const { waypointConfigDir } = await import("../bootstrap/waypoint-context.js");
-  rmSync(join(waypointConfigDir(ctx.env), "context", `pilot-${ctx.stack}.hcl`), { force: true });
+  const { removeWaypointContext } = await import("../bootstrap/waypoint-context.js");
+  try {
+    const { defaultUnset } = removeWaypointContext({ stack: ctx.stack, env: ctx.env });
+    if (defaultUnset) {
+      ctx.ui.info(`Your Waypoint CLI's default context was pilot-${ctx.stack}; it is unset now (\`waypoint context use NAME\` picks another).`);
+    }
+  } catch (err) {
+    // The stack is gone by now; a config folder Pilot cannot read or write must not turn that into a failure.
+    ctx.ui.warn(`Could not remove the Waypoint CLI context pilot-${ctx.stack}: ${(err as Error).message}.`);
+  }
 }
 
 /** A lineage no real stack has: the stand-in state of a stack whose state file is lost. */

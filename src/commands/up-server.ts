@@ -24,6 +24,8 @@ export default defineCommand({
     ami: { type: "string", description: "Server image id (default: the latest Ubuntu 24.04 LTS, looked up at run time)" },
     "waypoint-image": { type: "string", description: "Waypoint server/runner image (default hashicorp/waypoint:0.11.4)" },
     "postgres-image": { type: "string", description: "PostgreSQL image for --provider local" },
+    "grpc-port": { type: "string", description: "--provider local: host port for Waypoint's gRPC API, on 127.0.0.1 (default 9701; kept for later runs)", valueHint: "PORT" },
+    "http-port": { type: "string", description: "--provider local: host port for Waypoint's UI/HTTPS, on 127.0.0.1 (default 9702; kept for later runs)", valueHint: "PORT" },
     "skip-bootstrap": { type: "boolean", description: "Create the infrastructure only; do not configure the server over SSH" },
     "accept-new-host-key": { type: "boolean", description: "Trust a changed SSH host key once (after you rebuilt the server yourself)" },
   },
@@ -61,6 +63,8 @@ export default defineCommand({
           dbInstanceClass: args["db-instance-class"],
           ami: args.ami,
           postgresImage: args["postgres-image"],
+          grpcPort: args["grpc-port"],
+          httpPort: args["http-port"],
         },
         stored?.settings as never,
       );
@@ -70,6 +74,8 @@ export default defineCommand({
       const chosenImage = args["waypoint-image"] ?? (stored?.settings.waypointImage as string | undefined);
       const waypointImage = chosenImage === undefined ? undefined : checkWaypointImage(chosenImage);
       const settings = waypointImage ? { ...providerSettings, waypointImage } : providerSettings;
+      // Before the lock and the state file: a busy port or a taken name creates nothing, not even the stack's folder.
+      await provider.preflight?.(settings, stored ?? undefined);
       const lock = ctx.store.lock("up-server");
       if (lock.reclaimed) ctx.ui.warn(`Took over a lock left by pid ${lock.reclaimed.pid}, which is no longer running.`);
       try {
@@ -138,6 +144,8 @@ export function resourceSummary(resources: Record<string, { type: string; id?: s
 /** Flags that mean something on one provider only; given to another, they are a mistake worth stopping for. */
 const PROVIDER_ONLY_FLAGS: Record<string, { provider: string; elsewhere: string }> = {
   "postgres-image": { provider: "local", elsewhere: "In the cloud the database is RDS or Cloud SQL; drop the flag." },
+  "grpc-port": { provider: "local", elsewhere: "A cloud server has its own address, where Waypoint listens on 9701/9702; drop the flag." },
+  "http-port": { provider: "local", elsewhere: "A cloud server has its own address, where Waypoint listens on 9701/9702; drop the flag." },
   ami: { provider: "aws", elsewhere: "Drop the flag: GCP servers run the newest Ubuntu 24.04 LTS image, local ones your Docker engine." },
   project: { provider: "gcp", elsewhere: "Drop the flag: AWS takes its account from your credentials." },
   zone: { provider: "gcp", elsewhere: "Drop the flag: on AWS Pilot picks the zones of --region." },

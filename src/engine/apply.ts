@@ -28,12 +28,43 @@ export async function apply(
   const create = async (node: StackNode, deps: Record<string, any>) => {
     const spec = node.spec(deps);
     const prior = state.resources[node.key];
-    // Reuse the token of an interrupted create so a retried call is idempotent.
-    const token = prior?.status === "creating" ? prior.token : newToken(node.key);
-    await opts.store.update((s) => {
-      s.resources[node.key] = { type: node.kind.type, status: "creating", token, startedAt: new Date().toISOString(), dependsOn: node.dependsOn };
+    // Reuse the token (and what it was sent with) of an interrupted create, so a
+    // retried call is idempotent even when find() could not see its resource yet;
+    // the kind retires it if the cloud answers for something gone or different.
+    const retried = prior?.status === "creating";
+    let token = retried ? prior.token : newToken(node.key);
+    const request = retried ? prior.request : undefined;
+    const writeAhead = (req: Record<string, string> | undefined) =>
+      opts.store.update((s) => {
+        s.resources[node.key] = {
+          type: node.kind.type,
+          status: "creating",
+          token,
+          startedAt: new Date().toISOString(),
+          ...(req ? { request: req } : {}),
+          dependsOn: node.dependsOn,
+        };
+      });
+    let remembered = request;
+    await writeAhead(remembered);
+    const created = await node.kind.create(spec, {
+      token,
+      tags: tagsFor(node.key),
+      progress: progress(node.key),
+      retried,
+      request,
+      remember: async (req) => {
+        remembered = req;
+        await writeAhead(req);
+      },
+      retireToken: async () => {
+        const old = token;
+        token = newToken(node.key);
+        await writeAhead(remembered);
+        opts.emit({ type: "log", level: "info", message: `Retired the idempotency token of "${node.key}" (${old}); starting over with a new one.` });
+        return token;
+      },
     });
-    const created = await node.kind.create(spec, { token, tags: tagsFor(node.key), progress: progress(node.key) });
     await record(node, created.id, created.out, token);
     return created;
   };
@@ -61,7 +92,8 @@ export async function apply(
     try {
       let action = change.action;
       let id: string | undefined;
-      if (action === "keep" || action === "update") {
+      // A replace planned with a dependency's outputs unknown is diffed again too: they may not matter.
+      if (action === "keep" || action === "update" || (action === "replace" && seen?.status === "present" && node.kind.diff)) {
         if (seen?.status !== "present") throw new Error("planned to keep a resource that was not observed");
         id = seen.id;
         let out = seen.out;
@@ -69,6 +101,7 @@ export async function apply(
         const d = node.kind.diff?.(node.spec(deps), out);
         if (d && d.result === "replace") action = "replace";
         else if (d && d.result === "update") action = "update";
+        else if (d && action === "replace") action = "keep";
         if (action === "update") {
           if (!node.kind.update) throw new Error(`${node.kind.type} cannot be updated in place`);
           out = await node.kind.update(seen.id, node.spec(deps), out);

@@ -16,6 +16,25 @@ export interface PlanInput {
   observed: Record<string, Observed>;
 }
 
+/**
+ * What every output of a resource still to be created or replaced reads as
+ * while planning (Terraform's "known after apply"), except those its kind
+ * knows from the spec (ResourceKind.knownOutputs).
+ */
+export const UNKNOWN = "(known after apply)";
+
+/** Outputs of a node to be (re)created: the known ones, UNKNOWN for any other field. */
+function pendingOutputs(node: StackNode, outputs: Record<string, any>): any {
+  let known: Record<string, unknown> = {};
+  const deps = knownDepOutputs(node, outputs);
+  try {
+    if (deps && node.kind.knownOutputs) known = { ...node.kind.knownOutputs(node.spec(deps)) };
+  } catch {
+    known = {};
+  }
+  return new Proxy(known, { get: (t, p) => (typeof p !== "string" || p in t ? t[p as string] : UNKNOWN) });
+}
+
 /** Builds a dependency's outputs map from what is known now; undefined if any is unknown. */
 export function knownDepOutputs(node: StackNode, outputs: Record<string, any>): DepOutputs | undefined {
   const deps: DepOutputs = {};
@@ -29,9 +48,11 @@ export function knownDepOutputs(node: StackNode, outputs: Record<string, any>): 
 /**
  * The plan: a pure function of (desired graph, state, refreshed reality).
  * Nodes come in dependency order, then deletions of state entries the graph no
- * longer has. A node whose dependencies are all kept is diffed now; one
- * downstream of a re-created dependency is diffed again at apply time, when its
- * dependencies' new outputs are known.
+ * longer has. A node downstream of a dependency to be (re)created is diffed
+ * with that dependency's outputs unknown (UNKNOWN), so it is replaced only when
+ * its own spec changes in a field that forces it (an Elastic IP whose server is
+ * rebuilt is re-associated, not re-allocated); apply diffs it again with the
+ * real outputs before acting.
  */
 export function plan(input: PlanInput): PlannedChange[] {
   const changes: PlannedChange[] = [];
@@ -43,6 +64,7 @@ export function plan(input: PlanInput): PlannedChange[] {
     const change = decide(node, entry, seen, actions, outputs);
     actions.set(node.key, change.action);
     if (seen?.status === "present" && change.action !== "replace") outputs[node.key] = seen.out;
+    else outputs[node.key] = pendingOutputs(node, outputs);
     changes.push(change);
   }
   const wanted = new Set(input.nodes.map((n) => n.key));
@@ -68,15 +90,24 @@ function decide(
   if (seen.status === "gone") return { ...base, action: "create", reason: "deleted outside Pilot", id: seen.id };
 
   const replacedDep = node.dependsOn.find((d) => actions.get(d) === "replace");
-  if (replacedDep) {
-    return { ...base, action: "replace", reason: `depends on "${replacedDep}", which is replaced`, id: seen.id };
-  }
+  const cascade = { ...base, action: "replace" as const, reason: `depends on "${replacedDep}", which is replaced`, id: seen.id };
   const keptReason = seen.adopted ? "adopted after an interrupted run" : "up to date";
   const deps = knownDepOutputs(node, outputs);
-  if (!deps || !node.kind.diff) return { ...base, action: "keep", reason: keptReason, id: seen.id };
-  const d = node.kind.diff(node.spec(deps), seen.out);
+  // A kind that cannot diff cannot say whether a replaced dependency leaves it valid: replace it too.
+  if (!deps || !node.kind.diff) return replacedDep ? cascade : { ...base, action: "keep", reason: keptReason, id: seen.id };
+  let d: ReturnType<NonNullable<StackNode["kind"]["diff"]>>;
+  try {
+    d = node.kind.diff(node.spec(deps), seen.out);
+  } catch (err) {
+    // A spec or diff that cannot handle unknown outputs: as cautious as above (apply diffs again with real ones).
+    if (replacedDep) return cascade;
+    if (node.dependsOn.some((dep) => actions.get(dep) === "create")) return { ...base, action: "keep", reason: keptReason, id: seen.id };
+    throw err;
+  }
   if (d.result === "same") return { ...base, action: "keep", reason: keptReason, id: seen.id };
-  return { ...base, action: d.result, reason: d.reason ?? "settings changed", id: seen.id, ...(d.disruptive && d.result === "update" ? { disruptive: true } : {}) };
+  const pending = node.dependsOn.find((dep) => actions.get(dep) === "replace" || actions.get(dep) === "create");
+  const after = pending ? ` (once "${pending}" is ${actions.get(pending) === "replace" ? "replaced" : "created"})` : "";
+  return { ...base, action: d.result, reason: `${d.reason ?? "settings changed"}${after}`, id: seen.id, ...(d.disruptive && d.result === "update" ? { disruptive: true } : {}) };
 }
 
 /** True when applying the plan would change anything. */

@@ -21,6 +21,22 @@ export interface CreateContext {
   tags: StackTags;
   /** Reports a long wait's own status ("creating", "backing-up") to the progress view. */
   progress(message: string): void;
+  /**
+   * True when `token` is an earlier, interrupted create's, whose resource
+   * find() did not see: sent again it may return that resource (not visible
+   * by tags yet), one since deleted, or a refusal of a changed request.
+   */
+  retried?: boolean;
+  /** What that earlier create settled through remember() (e.g. the AMI it chose). */
+  request?: Record<string, string>;
+  /** Writes what this create settled into the write-ahead record before the create call, so a retry sends the same request. */
+  remember?(request: Record<string, string>): Promise<void>;
+  /**
+   * Retires the token (it answered for a resource that no longer exists, or
+   * for another request) and returns a new one, written ahead first: a
+   * retired token is never sent again.
+   */
+  retireToken?(): Promise<string>;
 }
 
 /** Context for delete(): progress for slow deletes (RDS). */
@@ -59,6 +75,12 @@ export interface ResourceKind<Spec = unknown, Out = unknown> {
    */
   diff?(spec: Spec, out: Out): { result: DiffResult; reason?: string; disruptive?: boolean };
   update?(id: string, spec: Spec, out: Out): Promise<Out>;
+  /**
+   * The outputs a create will have that the spec already fixes (a
+   * deterministic name), so the planner can diff a dependent of a
+   * resource still to be (re)created without calling every output unknown.
+   */
+  knownOutputs?(spec: Spec): Partial<Out>;
 }
 
 /** Outputs of a node's dependencies, keyed by node key. */

@@ -124,6 +124,9 @@ export interface WaitOptions {
   initialIntervalMs?: number;
 }
 
+/** A wait that gave up: a PilotError callers can tell from the cloud's own failures. */
+export class WaitTimeout extends PilotError {}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -143,7 +146,7 @@ export async function waitFor<T>(env: PollEnv, opts: WaitOptions, check: () => P
     opts.progress?.(`${seen.status} (${formatElapsed(elapsed)})`);
     if (seen.done) return seen.value;
     if (elapsed >= opts.timeoutMs) {
-      throw new PilotError(`Timed out after ${formatElapsed(elapsed)} waiting for ${opts.what} (last status: ${seen.status}).`, {
+      throw new WaitTimeout(`Timed out after ${formatElapsed(elapsed)} waiting for ${opts.what} (last status: ${seen.status}).`, {
         hint: `${opts.cloud ?? "The cloud"} may still finish it; run the command again to pick it up where it stopped.`,
       });
     }

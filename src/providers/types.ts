@@ -49,6 +49,12 @@ export interface Provider<Settings extends Record<string, unknown> = Record<stri
   name: ProviderName;
   /** Validates flags, merged over stored settings; throws UsageError on bad input. No resource is touched. */
   resolveSettings(flags: ProviderFlags, stored: Settings | undefined): Promise<Settings>;
+  /**
+   * Checks what the stack needs of this machine before anything is locked or
+   * created (the local provider: its host ports, its container names); throws
+   * a PilotError that names the conflict. `state` is undefined for a new stack. Optional.
+   */
+  preflight?(settings: Settings, state: StackState | undefined): Promise<void>;
   /** Proves the credentials work before anything is created; returns who we are acting as. */
   checkCredentials(settings: Settings): Promise<string>;
   /** Makes local prerequisites (SSH key, generated passwords) idempotently and records secrets in state. */
@@ -60,7 +66,8 @@ export interface Provider<Settings extends Record<string, unknown> = Record<stri
   /** How to reach the server; undefined until it exists. */
   serverAccess(state: StackState): ServerAccess | undefined;
   /**
-   * The server's SSH host key as the cloud publishes it ("ssh-ed25519 AAAA…"),
+   * The server's SSH host key as the cloud publishes it ("ssh-ed25519 AAAA…",
+   * or only its fingerprint "SHA256:…" where the cloud gives no more),
    * read before the first connection so the key is pinned without trusting
    * the network; undefined when the cloud has none to give (first-contact
    * pinning is then the fallback, and the bootstrap says so). Optional.

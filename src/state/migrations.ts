@@ -5,11 +5,14 @@ import { STATE_VERSION } from "./schema.js";
 export type Migration = (state: Record<string, unknown>) => Record<string, unknown>;
 
 /**
- * Migrations keyed by the version they upgrade *from*. Version 1 is the first
- * released format, so none exist yet; each future format change adds one
- * entry here and an example under state/examples/.
+ * Migrations keyed by the version they upgrade *from*; each format change adds
+ * one entry here and an example under state/examples/.
  */
-export const migrations: Record<number, Migration> = {};
+export const migrations: Record<number, Migration> = {
+  // 1 → 2: `apps` and `projects` appear. A version 1 file has none; empty records say so explicitly,
+  // and the version bump makes an older Pilot refuse the file instead of calling it damaged.
+  1: (state) => ({ ...state, apps: {}, projects: {} }),
+};
 
 /** Upgrades an older state document step by step to STATE_VERSION. */
 export function migrate(

@@ -12,6 +12,8 @@ export interface Renderer {
   addSecrets(values: Iterable<string | undefined>): void;
   /** Prints the command's result: a JSON document, or human lines on stdout. */
   result(data: Record<string, unknown>, human: string[]): void;
+  /** The text with every registered secret hidden, for output a command prints itself (an app's log). */
+  redact(text: string): string;
   /** Prints a one-off message (stderr in both modes, so --json stdout stays one document). */
   info(message: string): void;
   warn(message: string): void;
@@ -71,6 +73,9 @@ abstract class BaseRenderer implements Renderer {
   }
   protected clean(text: string): string {
     return redactDeep(text, this.secrets) as string;
+  }
+  redact(text: string): string {
+    return this.clean(text);
   }
   info(message: string): void {
     this.stderr.write(this.clean(message) + "\n");

@@ -13,17 +13,18 @@ export interface CliResult {
 }
 
 /** Runs `pilot ARGS` in a child process with the given environment additions. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { nodeArgs?: string[]; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { nodeArgs?: string[]; timeoutMs?: number; onSpawn?: (pid: number) => void; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], {
       env: { ...process.env, CI: "true", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     if (child.pid) opts.onSpawn?.(child.pid);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 240_000);
     child.on("error", reject);
     child.on("close", (code) => {

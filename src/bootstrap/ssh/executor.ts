@@ -227,8 +227,14 @@ export class SshExecutor implements Executor {
         : undefined;
       channel.setEncoding("utf8");
       channel.stderr.setEncoding("utf8");
-      channel.on("data", (d: string) => (stdout += d));
-      channel.stderr.on("data", (d: string) => (stderr += d));
+      channel.on("data", (d: string) => {
+        stdout += d;
+        opts.onOutput?.(d, "stdout");
+      });
+      channel.stderr.on("data", (d: string) => {
+        stderr += d;
+        opts.onOutput?.(d, "stderr");
+      });
       channel.on("exit", (c: number | null) => {
         if (typeof c === "number") code = c;
       });

@@ -10,4 +10,4 @@ export { takeBootstrapToken, parseBootstrapToken, KEEP_TOKEN_SCRIPT, TOKEN_FILE 
 export { startRunner, runnerArgs, runnerConfigHash } from "./runner-container.js";
 export { waitForRunner } from "./runner-registered.js";
 export { setRunnerProfile, profilePluginConfig, expectedProfileJson } from "./runner-profile.js";
-export { waypointAnonymous, waypointWithToken, waypointJsonContains, WITH_TOKEN_SCRIPT, EXPECT_JSON_SCRIPT, PROFILE_SET_SCRIPT, waypointProfileSet } from "./waypoint-cli.js";
+export { clientEnv, waypointAnonymous, waypointWithToken, waypointJsonContains, WITH_TOKEN_SCRIPT, EXPECT_JSON_SCRIPT, PROFILE_SET_SCRIPT, waypointProfileSet } from "./waypoint-cli.js";

@@ -43,7 +43,7 @@ export const PROFILE_SET_SCRIPT = [
   'rm -rf "$d"; exit $s',
 ].join("\n");
 
-function clientEnv(): string[] {
+export function clientEnv(): string[] {
   return [
     "-e", `WAYPOINT_SERVER_ADDR=localhost:${GRPC_PORT}`,
     "-e", "WAYPOINT_SERVER_TLS=true",

@@ -55,10 +55,23 @@ export interface DbInstanceOut {
   /** Host name inside the VPC; set once the instance is available. */
   endpoint?: string;
   port?: number;
+  /** Posture read back on every refresh, so a change made outside Pilot shows as drift. */
+  publiclyAccessible?: boolean;
+  storageEncrypted?: boolean;
+  deletionProtection?: boolean;
+  /** Names of changes RDS has accepted but not applied yet (PendingModifiedValues). */
+  pending?: string[];
 }
 
 const TYPE = "aws.rds.instance";
 const GONE = ["DBInstanceNotFoundFault", "DBInstanceNotFound"];
+
+/**
+ * The PostgreSQL major version, pinned: RDS's default moves with each
+ * release, and a database made by one run must match the next run's spec.
+ * RDS picks the newest minor version of it.
+ */
+export const POSTGRES_MAJOR = "16";
 
 /** Generous on purpose: RDS usually needs 3-10 minutes, a final snapshot of a big database much longer. */
 const CREATE_TIMEOUT_MS = 60 * 60_000;
@@ -100,7 +113,43 @@ function toOut(db: DBInstance): DbInstanceOut {
     engineVersion: db.EngineVersion,
     endpoint: db.Endpoint?.Address,
     port: db.Endpoint?.Port,
+    publiclyAccessible: db.PubliclyAccessible,
+    storageEncrypted: db.StorageEncrypted,
+    deletionProtection: db.DeletionProtection,
+    pending: pendingChanges(db),
   };
+}
+
+/** The changes RDS still has to apply: PendingModifiedValues' set fields, by name. */
+function pendingChanges(db: DBInstance): string[] | undefined {
+  const names = Object.entries(db.PendingModifiedValues ?? {})
+    .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
+    .map(([k]) => k)
+    .sort();
+  return names.length > 0 ? names : undefined;
+}
+
+/** Where the live database differs from what Pilot's spec and posture ask for, as ModifyDBInstance fields; empty when nothing. */
+function modifications(spec: DbInstanceSpec, out: DbInstanceOut): { fields: Record<string, unknown>; reasons: string[] } {
+  const fields: Record<string, unknown> = {};
+  const reasons: string[] = [];
+  if (spec.instanceClass !== out.instanceClass) {
+    fields.DBInstanceClass = spec.instanceClass;
+    reasons.push(`class ${out.instanceClass} → ${spec.instanceClass}`);
+  }
+  if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) {
+    fields.VpcSecurityGroupIds = spec.securityGroupIds;
+    reasons.push("security groups differ");
+  }
+  if (out.publiclyAccessible === true) {
+    fields.PubliclyAccessible = false;
+    reasons.push("it was made publicly accessible");
+  }
+  if (out.deletionProtection === false) {
+    fields.DeletionProtection = true;
+    reasons.push("deletion protection is off");
+  }
+  return { fields, reasons };
 }
 
 /**
@@ -121,6 +170,10 @@ export const BROKEN_DB_STATUSES: Record<string, string> = {
   "inaccessible-encryption-credentials-recoverable": "its KMS key is disabled: re-enable the key, then start the database from the RDS console",
   "insufficient-capacity": "RDS has no capacity for its class in this zone: try again later, or choose another --db-instance-class",
 };
+
+/** What to do with a database whose storage is not encrypted: RDS cannot encrypt one in place. */
+const UNENCRYPTED_HINT =
+  "RDS cannot encrypt it in place; take a snapshot, copy it with encryption on, restore the copy, and remove this one with `pilot teardown`";
 
 /** Being deleted by someone else: nothing to wait for that Pilot could use. */
 const DELETING_STATUSES = ["deleting", "delete-precheck"];
@@ -180,7 +233,7 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
    * moment after CreateDBInstance, so not-found then means "not visible yet"
    * (retried for a while), not "disappeared".
    */
-  async function waitAvailable(action: string, id: string, progress?: (m: string) => void, justCreated = false): Promise<DBInstance> {
+  async function waitAvailable(action: string, id: string, progress?: (m: string) => void, justCreated = false, settled = false): Promise<DBInstance> {
     const db = await attempt(action, () =>
       waitFor(env, { what: `database ${id} to be available`, intervalMs: POLL_MS, timeoutMs: CREATE_TIMEOUT_MS, progress }, async () => {
         const db = justCreated ? await untilVisible(env, `database ${id}`, () => describe(id), VISIBLE) : await describe(id);
@@ -188,10 +241,32 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
         const status = db.DBInstanceStatus ?? "unknown";
         const kind = classify(status);
         if (kind === "broken" || kind === "deleting") throw unusable(action, id, status);
+        // After ModifyDBInstance RDS may say "available" before it has even started the change.
+        const pending = settled ? pendingChanges(db) : undefined;
+        if (kind === "usable" && pending) return { done: false, status: `${status}, pending ${pending.join(", ")}`, value: db };
         return { done: kind === "usable", status, value: db };
       }),
     );
     return db!;
+  }
+
+  /**
+   * Turns DeletionProtection off so DeleteDBInstance is accepted. RDS refuses
+   * the change mid-transition (a database adopted while still being created):
+   * then it waits until the database is usable and asks again; one already
+   * being deleted needs nothing.
+   */
+  async function liftDeletionProtection(action: string, id: string): Promise<void> {
+    const lift = () => orGone(GONE, () => rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, DeletionProtection: false, ApplyImmediately: true })));
+    try {
+      await lift();
+    } catch (err) {
+      if (!isErrorCode(err, "InvalidDBInstanceState")) throw wrapError(action, err);
+      const db = await attempt(action, () => describe(id));
+      if (!db || DELETING_STATUSES.includes(db.DBInstanceStatus ?? "") || db.DeletionProtection === false) return;
+      await waitAvailable(action, id);
+      await attempt(action, lift);
+    }
   }
 
   return {
@@ -224,6 +299,7 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
             new CreateDBInstanceCommand({
               DBInstanceIdentifier: identifier,
               Engine: "postgres",
+              EngineVersion: POSTGRES_MAJOR,
               DBInstanceClass: spec.instanceClass,
               AllocatedStorage: spec.allocatedStorageGb,
               StorageType: "gp3",
@@ -239,6 +315,8 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
               BackupRetentionPeriod: 7,
               CopyTagsToSnapshot: true,
               AutoMinorVersionUpgrade: true,
+              // Not removable by a stray call; teardown lifts it only after the user confirmed.
+              DeletionProtection: true,
               Tags: stackTagList(ctx.tags),
             }),
           ),
@@ -255,6 +333,8 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
       const action = act("delete", ctx.tags.key);
       const snapshot = opts.skipFinalSnapshot ? undefined : finalSnapshotName(id, new Date(env.now?.() ?? Date.now()));
       let deleting = false;
+      // Only reached once the user confirmed the removal (teardown, or a plan they accepted).
+      await liftDeletionProtection(action, id);
       try {
         await rds.send(
           new DeleteDBInstanceCommand({
@@ -301,8 +381,10 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
         case "usable":
           break;
       }
-      if (spec.instanceClass !== out.instanceClass) return { result: "update", reason: `class ${out.instanceClass} → ${spec.instanceClass}` };
-      if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) return { result: "update", reason: "security groups differ" };
+      if (out.storageEncrypted === false) return { result: "update", reason: `storage is not encrypted: ${UNENCRYPTED_HINT}` };
+      const { reasons } = modifications(spec, out);
+      if (reasons.length > 0) return { result: "update", reason: reasons.join("; ") };
+      if (out.pending) return { result: "update", reason: `changes still pending (${out.pending.join(", ")}); waiting until they are applied` };
       return { result: "same" };
     },
     async update(id, spec, out) {
@@ -328,18 +410,12 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
       }
       // Adopted (or read again) while on its way: wait until it is usable, so its endpoint is recorded.
       if (kind !== "usable" || !current.endpoint) current = toOut(await waitAvailable(action, id));
-      if (spec.instanceClass === current.instanceClass && sameSet(spec.securityGroupIds, current.securityGroupIds)) return current;
-      await attempt(action, () =>
-        rds.send(
-          new ModifyDBInstanceCommand({
-            DBInstanceIdentifier: id,
-            DBInstanceClass: spec.instanceClass,
-            VpcSecurityGroupIds: spec.securityGroupIds,
-            ApplyImmediately: true,
-          }),
-        ),
-      );
-      return toOut(await waitAvailable(action, id));
+      if (current.storageEncrypted === false) throw new PilotError(`${action}: database ${id} is not encrypted.`, { hint: capitalise(UNENCRYPTED_HINT) + "." });
+      const { fields } = modifications(spec, current);
+      if (Object.keys(fields).length === 0) return current.pending ? toOut(await waitAvailable(action, id, undefined, false, true)) : current;
+      await attempt(action, () => rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, ...fields, ApplyImmediately: true })));
+      // Read back only once RDS has applied every change, not at the first "available".
+      return toOut(await waitAvailable(action, id, undefined, false, true));
     },
   };
 }

@@ -84,6 +84,8 @@ export function dbSubnetGroupKind(env: AwsKindEnv): ResourceKind<DbSubnetGroupSp
       // InvalidDBSubnetGroupStateFault while the database is still being deleted: retried by the engine.
       await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => rds.send(new DeleteDBSubnetGroupCommand({ DBSubnetGroupName: id }))));
     },
+    // The name is the stack's own: a re-created group keeps it, and the database stays.
+    knownOutputs: (spec) => ({ name: spec.name }),
     diff(spec, out) {
       if (spec.name !== out.name) return { result: "replace", reason: `name ${out.name} → ${spec.name}` };
       return sameSet(spec.subnetIds, out.subnetIds) ? { result: "same" } : { result: "update", reason: "subnets differ" };

@@ -137,6 +137,8 @@ export function iamRoleKind(env: AwsKindEnv): ResourceKind<IamRoleSpec, IamRoleO
       if (gone) return;
       await attempt(action, () => orGone(GONE, () => iam.send(new DeleteRoleCommand({ RoleName: id }))));
     },
+    // The name is the stack's own: a re-created role keeps it, and so does the profile holding it.
+    knownOutputs: (spec) => ({ roleName: spec.name }),
     diff(spec, out) {
       if (spec.name !== out.roleName) return { result: "replace", reason: `name ${out.roleName} → ${spec.name}` };
       if (out.policyHash !== shortHash(spec.policyDocument)) return { result: "update", reason: "the server policy changed" };

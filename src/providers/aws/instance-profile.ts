@@ -113,6 +113,8 @@ export function instanceProfileKind(env: AwsKindEnv): ResourceKind<InstanceProfi
       }
       await attempt(action, () => orGone(GONE, () => iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: id }))));
     },
+    // The name is the stack's own: the server, which names it, stays.
+    knownOutputs: (spec) => ({ name: spec.name, roleName: spec.roleName }),
     diff(spec, out) {
       if (spec.name !== out.name) return { result: "replace", reason: `name ${out.name} → ${spec.name}` };
       if (spec.roleName !== out.roleName) return { result: "update", reason: out.roleName ? "holds another role" : "holds no role" };

@@ -12,6 +12,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import type { CreateContext, ResourceKind } from "../../engine/types.js";
 import { PilotError } from "../../errors.js";
+import { sendWithToken } from "./idempotency.js";
 import {
   actions,
   attempt,
@@ -88,6 +89,15 @@ export async function findUbuntuImage(ec2: EC2Client, arch: "arm64" | "x86_64"):
     .sort((a, b) => (a.CreationDate! < b.CreationDate! ? 1 : a.CreationDate! > b.CreationDate! ? -1 : 0))[0];
 }
 
+/** The image a create launches, as remembered in the write-ahead record. */
+interface LaunchImage {
+  imageId: string;
+  rootDeviceName: string;
+  architecture: string;
+}
+
+const isDead = (i: Instance) => i.State?.Name === "terminated" || i.State?.Name === "shutting-down";
+
 function toOut(i: Instance): InstanceOut {
   return {
     instanceId: i.InstanceId!,
@@ -142,6 +152,24 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
     );
   }
 
+  /**
+   * The image to launch, settled once per create and written ahead with the
+   * token (ctx.remember): the newest Ubuntu changes with every Canonical
+   * build, and a retried RunInstances with the same token must send the same
+   * request. A remembered image is reused while it still fits the spec.
+   */
+  async function chooseImage(action: string, spec: InstanceSpec, ctx: CreateContext): Promise<LaunchImage> {
+    const prev = ctx.request;
+    const arch = architectureOf(spec.instanceType);
+    if (prev?.imageId && (spec.ami ? prev.imageId === spec.ami : prev.architecture === arch)) {
+      return { imageId: prev.imageId, rootDeviceName: prev.rootDeviceName ?? "/dev/sda1", architecture: prev.architecture ?? arch };
+    }
+    const image = await resolveImage(action, spec);
+    const chosen: LaunchImage = { imageId: image.ImageId!, rootDeviceName: image.RootDeviceName ?? "/dev/sda1", architecture: image.Architecture ?? arch };
+    await ctx.remember?.({ ...chosen });
+    return chosen;
+  }
+
   async function resolveImage(action: string, spec: InstanceSpec): Promise<Image> {
     const image = await attempt(action, async () => {
       if (spec.ami) {
@@ -159,13 +187,13 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
     return image;
   }
 
-  async function run(spec: InstanceSpec, image: Image, ctx: CreateContext): Promise<Instance> {
+  async function run(spec: InstanceSpec, image: LaunchImage, ctx: CreateContext, token: string): Promise<Instance> {
     const input = {
-      ImageId: image.ImageId!,
+      ImageId: image.imageId,
       InstanceType: spec.instanceType as never,
       MinCount: 1,
       MaxCount: 1,
-      ClientToken: ctx.token,
+      ClientToken: token,
       SubnetId: spec.subnetId,
       SecurityGroupIds: spec.securityGroupIds,
       KeyName: spec.keyName,
@@ -175,7 +203,7 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
       MetadataOptions: { HttpTokens: "required" as const, HttpEndpoint: "enabled" as const, HttpPutResponseHopLimit: 2 },
       BlockDeviceMappings: [
         {
-          DeviceName: image.RootDeviceName ?? "/dev/sda1",
+          DeviceName: image.rootDeviceName,
           Ebs: { VolumeSize: spec.rootVolumeGb, VolumeType: "gp3" as const, Encrypted: true, DeleteOnTermination: true },
         },
       ],
@@ -210,14 +238,24 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      const image = await resolveImage(action, spec);
-      const launched = await attempt(action, () => run(spec, image, ctx));
+      const image = await chooseImage(action, spec, ctx);
+      const launched = await attempt(action, () =>
+        sendWithToken(ctx, {
+          send: (token) => run(spec, image, ctx, token),
+          // EC2 answers a reused ClientToken with the instance it made then, even one since terminated.
+          deadAnswer: (i) => (isDead(i) ? `returned instance ${i.InstanceId}, which is ${i.State?.Name}` : undefined),
+          liveFromToken: async (token) => {
+            const res = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "client-token", Values: [token] }, { Name: "instance-state-name", Values: LIVE_STATES }] }));
+            return res.Reservations?.flatMap((r) => r.Instances ?? [])[0];
+          },
+        }),
+      );
       const id = launched.InstanceId!;
       const state = launched.State?.Name;
-      if (state === "terminated" || state === "shutting-down") {
-        // AWS answers a reused ClientToken with the instance it made then, even when that one is gone.
-        throw new PilotError(`${action}: the idempotency token returned instance ${id}, which is ${state}.`, {
-          hint: "Remove the server's entry from the stack state (or run `pilot teardown`) and run again.",
+      if (isDead(launched)) {
+        // A brand-new token answered with a dead instance: EC2 stopped it at launch (capacity, limits).
+        throw new PilotError(`${action}: instance ${id} is ${state} right after launch: ${launched.StateReason?.Message ?? "no reason given"}.`, {
+          hint: "Check the account's EC2 limits and the instance type's availability in this zone, then run again.",
         });
       }
       const running = state === "running" ? launched : await waitState(action, id, "running", ctx, true);

@@ -98,6 +98,8 @@ export function keyPairKind(env: AwsKindEnv): ResourceKind<KeyPairSpec, KeyPairO
     async delete(id, _out, ctx) {
       await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteKeyPairCommand({ KeyName: id }))));
     },
+    // Re-imported under the same name: the server, which names it, stays (EC2 reads the key only at launch).
+    knownOutputs: (spec) => ({ keyName: spec.name }),
     diff(spec, out) {
       if (!spec.publicKey) return { result: "same" };
       if (spec.name !== out.keyName) return { result: "replace", reason: `name ${out.keyName} → ${spec.name}` };

@@ -22,6 +22,7 @@ import { instanceKind, type InstanceSpec } from "./instance.js";
 import { instanceProfileKind, type InstanceProfileSpec } from "./instance-profile.js";
 import { internetGatewayKind, type InternetGatewaySpec } from "./internet-gateway.js";
 import { keyPairKind, type KeyPairSpec } from "./key-pair.js";
+import { consoleHostKey } from "./host-keys.js";
 import { findTaggedAws } from "./orphans.js";
 import { routeTableKind, type RouteTableSpec } from "./route-table.js";
 import { securityGroupKind, type SecurityGroupSpec } from "./security-group.js";
@@ -236,6 +237,14 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
       if (!eip?.publicIp) return undefined;
       const { host, port, user } = sshTarget(ctx.env, { host: eip.publicIp, port: 22, user: "ubuntu" });
       return { host, port, user, privateKeyPath: keyPath, publicAddress: eip.publicIp };
+    },
+
+    publishedHostKey(state, progress) {
+      const server = state.resources.server;
+      if (server?.status !== "created" || !server.id) return Promise.resolve(undefined);
+      // SSH sent to a stand-in (PILOT_SSH_TARGET, tests and development): the VM's console key is not its key.
+      if (ctx.env.PILOT_SSH_TARGET) return Promise.resolve(undefined);
+      return consoleHostKey(kindEnv(state.settings as AwsSettings), server.id, progress);
     },
 
     databaseInfo(state): DatabaseInfo | undefined {

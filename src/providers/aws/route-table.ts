@@ -9,7 +9,9 @@ import {
   type RouteTable,
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
-import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, sameSet, setDelta, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import { WaitTimeout } from "../scaffold.js";
+import { sendWithToken } from "./idempotency.js";
+import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, sameSet, setDelta, tagFilters, tagSpecs, untilVisible, type AwsKindEnv } from "./shared.js";
 
 /** Desired public route table: the default route through the gateway, associated with these subnets. */
 export interface RouteTableSpec {
@@ -30,6 +32,8 @@ export interface RouteTableOut {
 const TYPE = "aws.ec2.route-table";
 const GONE = ["InvalidRouteTableID.NotFound"];
 const DEFAULT_ROUTE = "0.0.0.0/0";
+/** How long a table answered for a retried token may stay invisible before it counts as gone (a new one shows in seconds). */
+const RETRIED_VISIBLE = { intervalMs: 2_000, timeoutMs: 30_000 };
 
 function toOut(rt: RouteTable): RouteTableOut {
   return {
@@ -111,15 +115,29 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      const res = await attempt(action, () =>
+      const send = (token: string) =>
         ec2.send(
           new CreateRouteTableCommand({
             VpcId: spec.vpcId,
             // CreateRouteTable is one of the two EC2 calls that take a token: a retried call returns the same table.
-            ClientToken: ctx.token,
+            ClientToken: token,
             TagSpecifications: tagSpecs(ctx.tags, "route-table"),
           }),
-        ),
+        );
+      const res = await attempt(action, () =>
+        sendWithToken(ctx, {
+          send,
+          // A token from an interrupted run may name a table deleted since; a fresh token's table cannot be gone.
+          deadAnswer: async (r) => {
+            if (!ctx.retried) return undefined;
+            const id = r.RouteTable!.RouteTableId!;
+            const seen = await untilVisible(env, `route table ${id}`, () => read(id), RETRIED_VISIBLE).catch((err) => {
+              if (err instanceof WaitTimeout) return undefined;
+              throw err;
+            });
+            return seen ? undefined : `returned route table ${id}, which no longer exists`;
+          },
+        }),
       );
       const rt = toOut(res.RouteTable!);
       const out = await converge(action, rt.routeTableId, spec, rt, true);

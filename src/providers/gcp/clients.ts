@@ -41,7 +41,7 @@ export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platf
  * answers a repeat with "already exists", which the kinds adopt after
  * checking ownership.
  */
-const RETRY = {
+export const RETRY = {
   retry: 5,
   httpMethodsToRetry: ["GET", "HEAD", "PUT", "OPTIONS", "DELETE", "POST", "PATCH"],
   statusCodesToRetry: [

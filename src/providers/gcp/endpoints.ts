@@ -8,7 +8,8 @@
  */
 
 /** The APIs the GCP provider calls, by the name gcloud's override variables use. */
-export const GCP_APIS = ["compute", "sqladmin", "servicenetworking", "vpcaccess", "iam", "cloudresourcemanager", "serviceusage"] as const;
+// artifactregistry: the apps' image repository (src/apps/artifact-registry.ts), made by `pilot new app`.
+export const GCP_APIS = ["compute", "sqladmin", "servicenetworking", "vpcaccess", "iam", "cloudresourcemanager", "serviceusage", "artifactregistry"] as const;
 export type GcpApi = (typeof GCP_APIS)[number];
 
 /** Root URL per API (googleapis' `rootUrl`, ending in "/"), or undefined for Google's default host. */

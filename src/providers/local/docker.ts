@@ -73,3 +73,6 @@ export function dockerMessage(r: DockerResult): string {
     .join(" ")
     .replace(/^docker: /, "");
 }
+
+/** A bridge network's default host address for ports published through it (unset: every interface). */
+export const HOST_BINDING_OPTION = "com.docker.network.bridge.host_binding_ipv4";

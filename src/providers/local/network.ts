@@ -1,5 +1,5 @@
 import type { ResourceKind } from "../../engine/types.js";
-import { docker, isNoSuch, labelArgs, labelFilters, type DockerCli } from "./docker.js";
+import { HOST_BINDING_OPTION, docker, isNoSuch, labelArgs, labelFilters, type DockerCli } from "./docker.js";
 
 /** The user-defined bridge network the database and the Waypoint containers share. */
 export interface NetworkSpec {
@@ -25,7 +25,9 @@ export function networkKind(cli: DockerCli): ResourceKind<NetworkSpec, NetworkOu
       return { id: ids[0], out: { name } };
     },
     async create(spec, ctx) {
-      const id = await docker(cli, ["network", "create", "--driver", "bridge", ...labelArgs(ctx.tags), spec.name]);
+      // Ports published through this network without an address of their own (Waypoint's docker platform
+      // publishes an app's port so) listen on loopback, not on every interface (src/apps/local-network.ts).
+      const id = await docker(cli, ["network", "create", "--driver", "bridge", "-o", `${HOST_BINDING_OPTION}=127.0.0.1`, ...labelArgs(ctx.tags), spec.name]);
       return { id, out: { name: spec.name } };
     },
     async delete(id) {

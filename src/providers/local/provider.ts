@@ -8,12 +8,13 @@ import { createDockerCli, localName, type DockerCli } from "./docker.js";
 import { networkKind } from "./network.js";
 import { findTaggedLocal } from "./orphans.js";
 import { postgresKind } from "./postgres.js";
+import { checkNamesFree, checkPortsFree } from "./preflight.js";
 import { volumeKind } from "./volume.js";
 
 /** Settings of a local stack. */
 export interface LocalSettings extends Record<string, unknown> {
   postgresImage: string;
-  /** Host ports (on 127.0.0.1 only) for Waypoint's gRPC and UI. */
+  /** Host ports (on 127.0.0.1 only) for Waypoint's gRPC and UI: --grpc-port / --http-port, else Waypoint's own 9701/9702. */
   grpcPort: number;
   httpPort: number;
   keepVolumes?: boolean;
@@ -21,6 +22,20 @@ export interface LocalSettings extends Record<string, unknown> {
 
 /** The official image's major version Pilot is tested against. */
 export const DEFAULT_POSTGRES_IMAGE = "postgres:16";
+
+/** Where a local stack's ports listen: this machine only. */
+export const LOCAL_BIND_HOST = "127.0.0.1";
+
+/** A --grpc-port / --http-port value: a whole number from 1 to 65535. */
+function portFlag(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new UsageError(`--${flag} must be a port number from 1 to 65535, not "${String(value)}".`, `For example --${flag} ${flag === "grpc-port" ? 9711 : 9712}.`);
+  }
+  return port;
+}
 
 /**
  * The no-cloud provider: the same Waypoint server on the user's own Docker
@@ -45,11 +60,30 @@ export function createLocalProvider(ctx: ProviderContext, cli: DockerCli = creat
       if (flags.allowCidr && flags.allowCidr.length > 0) {
         throw new UsageError("--allow-cidr does not apply to --provider local: its ports listen on 127.0.0.1 only.");
       }
+      // A given port is recorded and kept by later runs; changing it re-creates the server container on the new one.
+      const grpcPort = portFlag("grpc-port", flags.grpcPort) ?? stored?.grpcPort ?? 9701;
+      const httpPort = portFlag("http-port", flags.httpPort) ?? stored?.httpPort ?? 9702;
+      if (grpcPort === httpPort) throw new UsageError(`--grpc-port and --http-port must differ (both are ${grpcPort}).`);
       return {
         postgresImage: checkImageRef("postgres-image", (flags.postgresImage as string) ?? stored?.postgresImage ?? DEFAULT_POSTGRES_IMAGE, "postgres:16"),
-        grpcPort: stored?.grpcPort ?? 9701,
-        httpPort: stored?.httpPort ?? 9702,
+        grpcPort,
+        httpPort,
       };
+    },
+
+    async preflight(settings, state) {
+      // The bootstrap names these the same way (src/commands/bootstrap-stack.ts placement()).
+      const server = localName(ctx.stack, "waypoint-server");
+      if (!state) await checkNamesFree(cli, { stack: ctx.stack, containers: [server, localName(ctx.stack, "waypoint-runner"), localName(ctx.stack, "postgres")] });
+      await checkPortsFree(cli, {
+        stack: ctx.stack,
+        bindHost: LOCAL_BIND_HOST,
+        ownContainer: server,
+        ports: [
+          { port: settings.grpcPort, role: "Waypoint gRPC", flag: "--grpc-port" },
+          { port: settings.httpPort, role: "Waypoint UI", flag: "--http-port" },
+        ],
+      });
     },
 
     async checkCredentials() {

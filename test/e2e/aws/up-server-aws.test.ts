@@ -9,13 +9,25 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { awsInventory, inventorySize } from "../../support/aws-inventory.js";
 import { cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
-import { motoEnv } from "../../support/moto.js";
+import { freePort, motoEnv } from "../../support/moto.js";
 import { runCli } from "../../support/run-cli.js";
 import { startSshd, type TestSshd } from "../../support/sshd.js";
 import { tempHome } from "../../support/temp-home.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const stack = `aws${uniqueSuffix()}`;
+/**
+ * The "VM" is this machine, whose Docker engine other runs may share: its
+ * server gets names of its own (PILOT_VM_NAME_SUFFIX), and only those are removed.
+ */
+const vmSuffix = `e2e-${uniqueSuffix()}`;
+const VM = {
+  serverContainer: `waypoint-server-${vmSuffix}`,
+  runnerContainer: `waypoint-runner-${vmSuffix}`,
+  network: `pilot-${vmSuffix}`,
+  volumes: [`waypoint-server-${vmSuffix}`, `waypoint-runner-${vmSuffix}`],
+  remoteDir: `/etc/pilot-${vmSuffix}`,
+};
 let t: ReturnType<typeof tempHome>;
 let sshd: TestSshd;
 let env: NodeJS.ProcessEnv;
@@ -24,6 +36,14 @@ const stackDir = () => join(t.home, "stacks", stack);
 const state = () => JSON.parse(readFileSync(join(stackDir(), "state.json"), "utf8"));
 const up = (...extra: string[]) =>
   runCli(["up-server", "--provider", "aws", "--name", stack, "--region", "us-east-1", "--allow-cidr", "203.0.113.9/32", "--waypoint-image", waypointImage, "--json", ...extra], env);
+
+/** "GRPC,HTTP": two different free host ports for the "VM"'s Waypoint. */
+async function twoFreePorts(): Promise<string> {
+  const grpc = await freePort();
+  let http = await freePort();
+  while (http === grpc) http = await freePort();
+  return `${grpc},${http}`;
+}
 
 beforeAll(async () => {
   requireDocker();
@@ -38,13 +58,16 @@ beforeAll(async () => {
     PILOT_HOME: t.home,
     XDG_CONFIG_HOME: join(t.home, "xdg"),
     PILOT_SSH_TARGET: `${sshd.user}@${sshd.host}:${sshd.port}`,
+    PILOT_VM_NAME_SUFFIX: vmSuffix,
+    // And its own host ports: 9701/9702 may be another run's (or a local stack's) on this machine.
+    PILOT_VM_PORTS: await twoFreePorts(),
   };
 });
 
 afterAll(async () => {
   // A real VM takes its containers with it when terminated; this "VM" is the test machine.
-  cleanupDocker({ containers: ["waypoint-runner", "waypoint-server"], networks: ["pilot"], volumes: ["waypoint-server", "waypoint-runner"] });
-  rmSync("/etc/pilot", { recursive: true, force: true });
+  cleanupDocker({ containers: [VM.runnerContainer, VM.serverContainer], networks: [VM.network], volumes: VM.volumes });
+  rmSync(VM.remoteDir, { recursive: true, force: true });
   await sshd?.stop();
   t?.cleanup();
 });
@@ -59,8 +82,9 @@ describe("pilot up-server --provider aws, bootstrapped over SSH", () => {
     expect(s.secrets.waypointToken).toBeTruthy();
     expect(r.stdout + r.stderr).not.toContain(s.secrets.waypointToken);
     expect(r.stdout + r.stderr).not.toContain(s.secrets.dbPassword);
-    expect(inspect("waypoint-server", "{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
-    expect(inspect("waypoint-runner", "{{.State.Running}} {{.HostConfig.Privileged}}")).toBe("true false");
+    expect(inspect(VM.serverContainer, "{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
+    expect(inspect(VM.runnerContainer, "{{.State.Running}} {{.HostConfig.Privileged}}")).toBe("true false");
+    expect(inspect(VM.network, "{{.Name}}")).toBe(VM.network);
     expect(readFileSync(join(stackDir(), "known_hosts"), "utf8")).toMatch(/^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /);
   });
 

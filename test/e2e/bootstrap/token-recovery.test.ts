@@ -68,3 +68,41 @@ describe("the bootstrap token survives a crash before the state write", () => {
     expect(docker("exec", names.serverContainer, "stat", "-c", "%a", "/data/pilot-bootstrap-token").trim()).toBe("600");
   });
 });
+
+describe("a server whose CLI cannot write a context still hands Pilot its token", () => {
+  const n = Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${v}-ro`])) as typeof names;
+  afterAll(() => {
+    cleanupDocker({ containers: [n.runnerContainer, n.serverContainer], networks: [n.network], volumes: [n.serverVolume, n.runnerVolume] });
+  });
+
+  /**
+   * Once the server answers, and before `server bootstrap` runs, the server
+   * user's CLI context folder is made root-owned and read-only: any context
+   * write (what `server bootstrap` does by default) fails from then on.
+   */
+  function forbidContextWrites(): void {
+    const dir = docker("exec", n.serverContainer, "sh", "-c", 'echo "${XDG_CONFIG_HOME:-$HOME/.config}/waypoint"').trim();
+    docker("exec", "-u", "root", n.serverContainer, "sh", "-c", `mkdir -p '${dir}/context' && chown -R root:root '${dir}' && chmod -R 0555 '${dir}'`);
+  }
+
+  it("context creation is off: a forced context-write failure does not cost the token", async () => {
+    const saved: string[] = [];
+    const own = { grpc: await freePort(), http: await freePort(), bindHost: "127.0.0.1" };
+    let forced = "";
+    const res = await bootstrapServer({
+      ...options(async (t) => void saved.push(t)), names: n, ports: own, tlsDir: join(stackDir, "ro", "tls"),
+      emit: (e) => {
+        if (e.type === "done" && e.key === "bootstrap:server-ready") {
+          forbidContextWrites();
+          // Proof the fault is in place: the CLI in the server container can no longer write a context.
+          forced = docker("exec", n.serverContainer, "sh", "-c",
+            "waypoint context create -server-addr=localhost:9701 -set-default probe >/dev/null 2>&1; echo exit=$?").trim();
+        }
+      },
+    });
+    expect(forced).toMatch(/^exit=[1-9]/);
+    expect(saved).toHaveLength(1);
+    expect(saved[0]).toMatch(/^[A-Za-z0-9]{40,}$/);
+    expect(res.applied).toEqual(expect.arrayContaining(["bootstrap-token", "runner", "runner-profile"]));
+  });
+});

@@ -19,6 +19,7 @@ import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeGcp, type FakeGcp } from "../../fakes/gcp/index.js";
 import { cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { freePort } from "../../support/moto.js";
 import { runCli, type CliResult } from "../../support/run-cli.js";
 import { startSshd, TEST_USER, type TestSshd } from "../../support/sshd.js";
 import { tempHome } from "../../support/temp-home.js";
@@ -26,8 +27,14 @@ import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const PROJECT = "pilot-test";
 const REGION = "europe-west1";
-/** On a VM the bootstrap uses fixed names; a real VM takes them with it, this "VM" is the test machine. */
-const VM_DOCKER = { containers: ["waypoint-runner", "waypoint-server"], networks: ["pilot"], volumes: ["waypoint-server", "waypoint-runner"] };
+/**
+ * On a VM the bootstrap uses fixed names, and a real VM takes them with it;
+ * this "VM" is the test machine, whose Docker engine other runs may share, so
+ * its server gets names of its own (PILOT_VM_NAME_SUFFIX) and only those are removed.
+ */
+const vmSuffix = `e2e-${uniqueSuffix()}`;
+const VM = { serverContainer: `waypoint-server-${vmSuffix}`, runnerContainer: `waypoint-runner-${vmSuffix}`, network: `pilot-${vmSuffix}`, remoteDir: `/etc/pilot-${vmSuffix}` };
+const VM_DOCKER = { containers: [VM.runnerContainer, VM.serverContainer], networks: [VM.network], volumes: [`waypoint-server-${vmSuffix}`, `waypoint-runner-${vmSuffix}`] };
 const PINNED_FROM_CLOUD = /Pinned the server's SSH host key (SHA256:[A-Za-z0-9+/]+),? as the cloud published it\./;
 
 let t: ReturnType<typeof tempHome>;
@@ -112,12 +119,17 @@ function policyMembersMatching(text: string): string[] {
   return (policy?.bindings ?? []).flatMap((b) => ((b.members ?? []) as string[]).filter((m) => m.includes(text)));
 }
 
+/** "GRPC,HTTP": two different free host ports for the "VM"'s Waypoint. */
+async function twoFreePorts(): Promise<string> {
+  const grpc = await freePort();
+  let http = await freePort();
+  while (http === grpc) http = await freePort();
+  return `${grpc},${http}`;
+}
+
 beforeAll(async () => {
   requireDocker();
   waypointImage = realWaypointImage();
-  // A "VM" of an earlier run that did not clean up would make the bootstrap adopt its containers.
-  cleanupDocker(VM_DOCKER);
-  rmSync("/etc/pilot", { recursive: true, force: true });
   sshd = await startSshd();
   installSessionCounter();
   gcp = await startFakeGcp({ project: PROJECT });
@@ -130,13 +142,16 @@ beforeAll(async () => {
     XDG_CONFIG_HOME: join(t.home, "xdg"),
     PILOT_GCP_ENDPOINT: gcp.url,
     PILOT_SSH_TARGET: `${sshd.user}@${sshd.host}:${sshd.port}`,
+    PILOT_VM_NAME_SUFFIX: vmSuffix,
+    // And its own host ports: 9701/9702 may be another run's (or a local stack's) on this machine.
+    PILOT_VM_PORTS: await twoFreePorts(),
   };
 });
 
 afterAll(async () => {
   // A real VM takes its containers with it when deleted; this "VM" is the test machine.
   cleanupDocker(VM_DOCKER);
-  rmSync("/etc/pilot", { recursive: true, force: true });
+  rmSync(VM.remoteDir, { recursive: true, force: true });
   removeSessionCounter();
   await sshd?.stop();
   await gcp?.close();
@@ -174,9 +189,10 @@ describe("pilot up-server --provider gcp, host key pinned from guest attributes,
     expect(s.secrets.waypointToken).toBeTruthy();
     expect(r.stdout + r.stderr).not.toContain(s.secrets.waypointToken);
     expect(r.stdout + r.stderr).not.toContain(s.secrets.dbPassword);
-    expect(inspect("waypoint-server", "{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
-    expect(inspect("waypoint-runner", "{{.State.Running}} {{.HostConfig.Privileged}}")).toBe("true false");
-    expect(inspect("waypoint-server", "{{.Config.Image}}")).toBe(waypointImage);
+    expect(inspect(VM.serverContainer, "{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
+    expect(inspect(VM.runnerContainer, "{{.State.Running}} {{.HostConfig.Privileged}}")).toBe("true false");
+    expect(inspect(VM.serverContainer, "{{.Config.Image}}")).toBe(waypointImage);
+    expect(existsSync(VM.remoteDir)).toBe(true);
     // Every step ran over SSH on this sshd (the counter scenario 2 relies on works).
     expect(sessionsOnOurSshd()).toBeGreaterThan(5);
     // known_hosts holds exactly the key the cloud published.
@@ -237,9 +253,9 @@ describe("pilot up-server --provider gcp, host key pinned from guest attributes,
     expect(existsSync(join(stackDir(stack), "state.json"))).toBe(false);
     // The VM is gone, and with it (on a real one) its containers: here the test machine removes them.
     cleanupDocker(VM_DOCKER);
-    rmSync("/etc/pilot", { recursive: true, force: true });
-    expect(inspect("waypoint-server", "{{.Id}}")).toBeUndefined();
-    expect(inspect("waypoint-runner", "{{.Id}}")).toBeUndefined();
+    rmSync(VM.remoteDir, { recursive: true, force: true });
+    expect(inspect(VM.serverContainer, "{{.Id}}")).toBeUndefined();
+    expect(inspect(VM.runnerContainer, "{{.Id}}")).toBeUndefined();
   });
 });
 
@@ -256,9 +272,9 @@ describe("pilot up-server --provider gcp, the server presents another key than t
     expect(publishedFingerprint).not.toBe(sshd.fingerprint());
     gcp.control.setGuestHostKeys({ "ssh-ed25519": blob });
     // Nothing of the first stack's server is left to mistake for this one's.
-    expect(inspect("waypoint-server", "{{.Id}}")).toBeUndefined();
-    expect(inspect("waypoint-runner", "{{.Id}}")).toBeUndefined();
-    expect(existsSync("/etc/pilot")).toBe(false);
+    expect(inspect(VM.serverContainer, "{{.Id}}")).toBeUndefined();
+    expect(inspect(VM.runnerContainer, "{{.Id}}")).toBeUndefined();
+    expect(existsSync(VM.remoteDir)).toBe(false);
   });
 
   it("refuses to connect: exit 1, the mismatch named, nothing run over SSH, the cloud's key pinned", async () => {
@@ -283,10 +299,10 @@ describe("pilot up-server --provider gcp, the server presents another key than t
     // Nothing ran over SSH: no session opened, no file written, nothing made in Docker.
     expect(sessionsOnOurSshd()).toBe(sessionsBefore);
     expect(existsSync(join(stackDir(stack), "known_hosts"))).toBe(false);
-    expect(existsSync("/etc/pilot")).toBe(false);
-    expect(inspect("waypoint-server", "{{.Id}}")).toBeUndefined();
-    expect(inspect("waypoint-runner", "{{.Id}}")).toBeUndefined();
-    expect(inspect("pilot", "{{.Id}}")).toBeUndefined(); // the server's Docker network
+    expect(existsSync(VM.remoteDir)).toBe(false);
+    expect(inspect(VM.serverContainer, "{{.Id}}")).toBeUndefined();
+    expect(inspect(VM.runnerContainer, "{{.Id}}")).toBeUndefined();
+    expect(inspect(VM.network, "{{.Id}}")).toBeUndefined(); // the server's Docker network
   });
 
   it("a second run refuses again, still without connecting", async () => {
@@ -296,7 +312,7 @@ describe("pilot up-server --provider gcp, the server presents another key than t
     expect(r.json.error.message).toMatch(/is not the one the cloud published for the server/);
     expect(state(stack).server).toMatchObject({ hostKeySource: "cloud", hostKeyFingerprint: publishedFingerprint });
     expect(sessionsOnOurSshd()).toBe(sessionsBefore);
-    expect(inspect("waypoint-server", "{{.Id}}")).toBeUndefined();
+    expect(inspect(VM.serverContainer, "{{.Id}}")).toBeUndefined();
   });
 
   it("teardown removes every resource from the fake", async () => {
@@ -305,6 +321,6 @@ describe("pilot up-server --provider gcp, the server presents another key than t
     expect(r.code, r.stderr).toBe(0);
     const left = inventory();
     expect(left, JSON.stringify(left, null, 2)).toEqual([]);
-    expect(inspect("waypoint-server", "{{.Id}}")).toBeUndefined();
+    expect(inspect(VM.serverContainer, "{{.Id}}")).toBeUndefined();
   });
 });

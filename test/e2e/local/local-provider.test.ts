@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildStandinImages, cleanupDocker, docker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { runCli } from "../../support/run-cli.js";
+import { freePorts } from "../../support/ports.js";
 import { tempHome } from "../../support/temp-home.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
 
@@ -24,8 +25,13 @@ let env: NodeJS.ProcessEnv;
 let danglingBefore: Set<string>;
 const stackDir = () => join(t.home, "stacks", stack);
 
-beforeAll(() => {
+// Free host ports, not 9701/9702: another stack on this engine may hold those, and up-server would rightly refuse.
+let ports: { grpc: number; http: number };
+
+beforeAll(async () => {
   requireDocker();
+  const [grpc, http] = await freePorts(2);
+  ports = { grpc, http };
   danglingBefore = new Set(docker("volume", "ls", "-q", "--filter", "dangling=true").split("\n").filter(Boolean));
   images = { waypoint: realWaypointImage(), postgres: buildStandinImages().postgres };
   t = tempHome("pilot-e2e-local-");
@@ -41,7 +47,8 @@ afterAll(() => {
 });
 
 const up = (...extra: string[]) =>
-  runCli(["up-server", "--provider", "local", "--name", stack, "--waypoint-image", images.waypoint, "--postgres-image", images.postgres, "--json", ...extra], env);
+  runCli(["up-server", "--provider", "local", "--name", stack, "--waypoint-image", images.waypoint, "--postgres-image", images.postgres,
+    "--grpc-port", String(ports.grpc), "--http-port", String(ports.http), "--json", ...extra], env);
 
 describe("pilot up-server --provider local", () => {
   it("creates the database and bootstraps the server on the local engine", async () => {
@@ -87,11 +94,11 @@ describe("pilot up-server --provider local", () => {
   it("serves the UI over TLS that verifies against the stack's CA", async () => {
     const ca = readFileSync(join(stackDir(), "tls", "ca.pem"));
     const status = await new Promise<number>((resolve, reject) => {
-      https.get({ host: "127.0.0.1", port: 9702, path: "/", ca }, (res) => resolve(res.statusCode ?? 0)).on("error", reject);
+      https.get({ host: "127.0.0.1", port: ports.http, path: "/", ca }, (res) => resolve(res.statusCode ?? 0)).on("error", reject);
     });
     expect(status).toBeGreaterThan(0);
     await expect(
-      new Promise((resolve, reject) => https.get({ host: "127.0.0.1", port: 9702, path: "/" }, resolve).on("error", reject)),
+      new Promise((resolve, reject) => https.get({ host: "127.0.0.1", port: ports.http, path: "/" }, resolve).on("error", reject)),
     ).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
   });
 
@@ -108,7 +115,7 @@ describe("pilot up-server --provider local", () => {
     expect(token.code, token.stderr).toBe(0);
     expect(token.json.token).toBe(JSON.parse(readFileSync(join(stackDir(), "state.json"), "utf8")).secrets.waypointToken);
     const ui = await runCli(["server", "--ui", "--name", stack, "--json"], env);
-    expect(ui.json).toMatchObject({ ok: true, url: "https://127.0.0.1:9702", caCertificate: join(stackDir(), "tls", "ca.pem") });
+    expect(ui.json).toMatchObject({ ok: true, url: `https://127.0.0.1:${ports.http}`, caCertificate: join(stackDir(), "tls", "ca.pem") });
     const ssh = await runCli(["server", "--ssh", "--name", stack], env);
     expect(ssh.code).toBe(2);
     expect(ssh.stderr).toMatch(/nothing to SSH into/);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildStandinImages, cleanupDocker, docker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { runCli } from "../../support/run-cli.js";
+import { freePorts } from "../../support/ports.js";
 import { tempHome } from "../../support/temp-home.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
 
@@ -24,8 +25,13 @@ const containers = [name("waypoint-runner"), name("waypoint-server"), name("post
 const networks = [name("net"), name("net", other)];
 const volumes = [name("pgdata"), name("waypoint-server"), name("waypoint-runner"), name("pgdata", other), name("waypoint-server", other)];
 
-beforeAll(() => {
+// Free host ports, not 9701/9702: another stack on this engine may hold those, and up-server would rightly refuse.
+let ports: string[];
+
+beforeAll(async () => {
   requireDocker();
+  const [grpc, http] = await freePorts(2);
+  ports = ["--grpc-port", String(grpc), "--http-port", String(http)];
   images = { waypoint: realWaypointImage(), postgres: buildStandinImages().postgres };
   t = tempHome("pilot-e2e-orphans-");
   env = { PILOT_HOME: t.home, XDG_CONFIG_HOME: join(t.home, "xdg") };
@@ -47,7 +53,7 @@ const volumeList = () => docker("volume", "ls", "-q").split("\n");
 describe("pilot teardown --orphans --provider local", () => {
   it("removes a stack whose state is lost: containers, network and volumes of that stack only", async () => {
     const up = await runCli(
-      ["up-server", "--provider", "local", "--name", stack, "--waypoint-image", images.waypoint, "--postgres-image", images.postgres, "--json"],
+      ["up-server", "--provider", "local", "--name", stack, "--waypoint-image", images.waypoint, "--postgres-image", images.postgres, ...ports, "--json"],
       env,
     );
     expect(up.code, up.stderr).toBe(0);

@@ -1,4 +1,5 @@
-/** The implemented methods of all seven APIs, by discovery method id. Anything else answers 501. */
+/** The implemented methods of all eight APIs, by discovery method id. Anything else answers 501. */
+import { artifactregistryHandlers } from "./artifactregistry.js";
 import { computeHandlers } from "./compute/index.js";
 import { crmHandlers } from "./crm.js";
 import { iamHandlers } from "./iam.js";
@@ -20,4 +21,5 @@ export const HANDLERS: HandlerTable = {
   ...iamHandlers,
   ...crmHandlers,
   ...serviceusageHandlers,
+  ...artifactregistryHandlers,
 };

@@ -47,6 +47,9 @@ export function inventory(w: World): InventoryItem[] {
   for (const [name, c] of w.vpc.connectors) {
     out.push({ api: "vpcaccess", collection: "connectors", project: c.project, location: c.region, name: c.id, selfLink: name, labels: {}, state: c.resource.state });
   }
+  for (const [name, r] of w.artifacts.repositories) {
+    out.push({ api: "artifactregistry", collection: "repositories", project: r.project, location: r.region, name: r.id, selfLink: name, labels: { ...(r.resource.labels ?? {}) }, description: r.resource.description });
+  }
   for (const a of w.iam.accounts.values()) {
     out.push({
       api: "iam",

@@ -25,6 +25,7 @@ export const REAL_LATENCY_MS: Readonly<Record<string, number>> = {
   "vpcaccess.connectors": 120_000,
   "iam.serviceAccounts": 1_000,
   "serviceusage.services": 10_000,
+  "artifactregistry.repositories": 5_000,
 };
 
 export interface LatencySettings {

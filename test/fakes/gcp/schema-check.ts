@@ -26,6 +26,7 @@ const PROTO_PACKAGE: Record<ApiName, string> = {
   iam: "google.iam.admin.v1",
   cloudresourcemanager: "google.cloudresourcemanager.v1",
   serviceusage: "google.api.serviceusage.v1",
+  artifactregistry: "google.devtools.artifactregistry.v1",
 };
 
 export function snakeCase(s: string): string {

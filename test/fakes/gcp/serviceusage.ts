@@ -1,6 +1,6 @@
 /**
- * Service Usage: which APIs are enabled in a project. The seven APIs the
- * fake serves start enabled (any other service starts disabled);
+ * Service Usage: which APIs are enabled in a project. The APIs the
+ * fake serves start enabled, but for Artifact Registry (any other service starts disabled);
  * control.disableApi makes every request to an API answer 403
  * SERVICE_DISABLED (see disabledError), batchGet reports it DISABLED, and
  * batchEnable/enable turn it back on when their operation finishes.
@@ -20,6 +20,7 @@ export const SERVICE_OF_API: Record<ApiName, string> = {
   iam: "iam.googleapis.com",
   cloudresourcemanager: "cloudresourcemanager.googleapis.com",
   serviceusage: "serviceusage.googleapis.com",
+  artifactregistry: "artifactregistry.googleapis.com",
 };
 
 /** Titles as the discovery documents (and Google's error messages) spell them. */
@@ -31,10 +32,14 @@ export const SERVICE_TITLES: Record<string, string> = {
   "iam.googleapis.com": "Identity and Access Management (IAM) API",
   "cloudresourcemanager.googleapis.com": "Cloud Resource Manager API",
   "serviceusage.googleapis.com": "Service Usage API",
+  "artifactregistry.googleapis.com": "Artifact Registry API",
 };
 
+/** Served by the fake, but off in a new project as in Google's (the GCP provider's checks name it). */
+const STARTS_DISABLED = ["artifactregistry.googleapis.com"];
+
 export class UsageState {
-  readonly disabled = new Set<string>();
+  readonly disabled = new Set<string>(STARTS_DISABLED);
   readonly enabledExtra = new Set<string>();
 
   isEnabled(service: string): boolean {

@@ -3,6 +3,7 @@
  * timeline, latency settings, projects, and each API's state. reset() puts
  * it back as it was at start-up (latency settings included).
  */
+import { ArtifactRegistryState } from "./artifactregistry.js";
 import { ComputeOperations } from "./compute/operations.js";
 import { GuestKeys } from "./compute/guest-attributes.js";
 import { ImageCatalog } from "./compute/images.js";
@@ -42,6 +43,7 @@ export class World {
   iam!: IamState;
   crm!: CrmState;
   usage!: UsageState;
+  artifacts!: ArtifactRegistryState;
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   constructor(readonly options: WorldOptions) {
@@ -103,5 +105,6 @@ export class World {
     this.iam = new IamState();
     this.crm = new CrmState();
     this.usage = new UsageState();
+    this.artifacts = new ArtifactRegistryState();
   }
 }

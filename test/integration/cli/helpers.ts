@@ -46,9 +46,19 @@ export class Cli {
     return { ...motoEnv(this.endpoint), PILOT_HOME: this.home, ...extra };
   }
 
-  /** Runs `pilot ARGS`; every output is checked for the stack's database password first. */
+  /**
+   * Every database password any stack of this test has had, noted before and
+   * after each run: a teardown deletes the state file, and a test may damage
+   * it, so what is on disk after a run cannot be the only source.
+   */
+  readonly secrets = new Set<string>();
+
+  /** Runs `pilot ARGS`; every output is checked for every database password known before or after it. */
   async run(args: string[], extra: NodeJS.ProcessEnv = {}, opts: Parameters<typeof runCli>[2] = {}): Promise<CliResult> {
+    const stack = this.stackOf(args);
+    this.remember(stack);
     const r = await runCli(args, this.env(extra), opts);
+    this.remember(stack);
     this.expectNoSecret(r, args);
     // Many tests assert only the exit code: keep what a failed run said next to the failure.
     if (r.code !== 0 && r.code !== null) console.error(`pilot ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.json ? "" : r.stdout}`);
@@ -80,20 +90,27 @@ export class Cli {
     return Object.fromEntries(Object.entries(this.state(stack).resources).map(([k, r]) => [k, r.id]));
   }
 
-  /** The password must never reach a terminal or a JSON document. */
-  expectNoSecret(r: CliResult, args: string[]): void {
-    const stackAt = args.indexOf("--name");
-    const stack = stackAt >= 0 ? args[stackAt + 1] : "default";
+  private stackOf(args: string[]): string {
+    const at = args.indexOf("--name");
+    return at >= 0 ? args[at + 1]! : "default";
+  }
+
+  /** Notes the stack's password, if its state file has one now. */
+  remember(stack: string): void {
     const file = this.stateFile(stack);
-    let password: string | undefined;
     try {
-      password = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as StackState).secrets?.dbPassword : undefined;
+      const password = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as StackState).secrets?.dbPassword : undefined;
+      if (password) this.secrets.add(password);
     } catch {
-      password = undefined; // a test's deliberately damaged file
+      /* mid-rename, or a test's deliberately damaged file: the passwords noted earlier still apply */
     }
-    if (password) {
-      expect(r.stdout, `pilot ${args.join(" ")} printed the password`).not.toContain(password);
-      expect(r.stderr, `pilot ${args.join(" ")} logged the password`).not.toContain(password);
+  }
+
+  /** No password may reach a terminal or a JSON document. */
+  expectNoSecret(r: CliResult, args: string[]): void {
+    for (const password of this.secrets) {
+      expect(r.stdout.includes(password), `pilot ${args.join(" ")} printed a database password`).toBe(false);
+      expect(r.stderr.includes(password), `pilot ${args.join(" ")} logged a database password`).toBe(false);
     }
   }
 }

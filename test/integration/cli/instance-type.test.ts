@@ -55,3 +55,24 @@ describe("pilot up-server --instance-type (aws, moto)", () => {
     expect(again.json.plan.filter((c: { action: string }) => c.action !== "keep")).toEqual([]);
   });
 });
+
+describe("pilot up-server --db-instance-class (aws, moto)", () => {
+  it("modifies the same database in place: planned as an update, never a replace that would delete it", async () => {
+    expect((await h.cli.up("class-change")).code).toBe(0);
+    const ids = h.cli.ids("class-change");
+    expect((h.cli.state("class-change").resources.db.out as { instanceClass: string }).instanceClass).toBe("db.t4g.micro");
+
+    const dry = await h.cli.up("class-change", ["--db-instance-class", "db.t4g.small", "--dry-run", "--json"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = (dry.json.plan as { key: string; action: string }[]).filter((c) => c.action !== "keep");
+    expect(planned).toEqual([expect.objectContaining({ key: "db", action: "update", reason: "class db.t4g.micro → db.t4g.small" })]);
+
+    const r = await h.cli.up("class-change", ["--db-instance-class", "db.t4g.small", "--yes", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    // The same database (its data), now of the new class.
+    expect(h.cli.ids("class-change")).toEqual(ids);
+    expect((await inventory("class-change")).db).toEqual([ids.db]);
+    expect(h.cli.state("class-change").resources.db.out).toMatchObject({ instanceClass: "db.t4g.small", status: "available" });
+    await expectOneStack(h.cli, "class-change");
+  });
+});

@@ -4,7 +4,7 @@
  * --skip-final-snapshot the database's final snapshot is kept and named.
  */
 import { DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCliHarness, expectNothingLeft, expectOneStack, NODE_KEYS } from "./helpers.js";
@@ -15,9 +15,20 @@ describe("pilot teardown (aws, moto)", () => {
   it("--yes --skip-final-snapshot leaves nothing of the stack, in moto or on disk", async () => {
     expect((await h.cli.up("td-all")).code).toBe(0);
     await expectOneStack(h.cli, "td-all");
-    const r = await h.cli.teardown("td-all", ["--skip-final-snapshot", "--json"]);
+    // Teardown deletes the state file: the output check must know the password before the run.
+    expect(h.cli.secrets.has(h.cli.state("td-all").secrets.dbPassword!)).toBe(true);
+    // The user made the stack's Waypoint context their default, as `waypoint context use pilot-td-all` does (a symlink).
+    const contexts = join(h.home, "xdg", "waypoint", "context");
+    mkdirSync(contexts, { recursive: true });
+    writeFileSync(join(contexts, "pilot-td-all.hcl"), "server {}\n");
+    symlinkSync(join(contexts, "pilot-td-all.hcl"), join(contexts, "_default.hcl"));
+    const r = await h.cli.run(["teardown", "--name", "td-all", "--yes", "--skip-final-snapshot", "--json"], { XDG_CONFIG_HOME: join(h.home, "xdg") });
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ ok: true });
+    // Left in place, the default would aim at a deleted file and every `waypoint` command would fail.
+    expect(existsSync(join(contexts, "pilot-td-all.hcl"))).toBe(false);
+    expect(() => lstatSync(join(contexts, "_default.hcl"))).toThrow(/ENOENT/);
+    expect(r.stderr).toContain("default context was pilot-td-all; it is unset now");
     expect([...r.json.deleted].sort()).toEqual([...NODE_KEYS].sort());
     await expectNothingLeft("td-all");
     expect(existsSync(join(h.home, "stacks", "td-all"))).toBe(false);

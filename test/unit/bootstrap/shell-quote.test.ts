@@ -64,6 +64,6 @@ describe("shellQuote", () => {
     expect(shellJoin(["sudo", "-n", "docker", "inspect", "--format", "{{.State.Running}} x", "c"])).toBe(
       "sudo -n docker inspect --format '{{.State.Running}} x' c",
     );
-    expect(() => shellJoin([])).toThrow();
+    expect(() => shellJoin([])).toThrow("shellJoin: empty argv");
   });
 });

@@ -100,6 +100,180 @@ describe("apply", () => {
     expect(store.current!.resources.vm.id).toBe(vmId);
   });
 
+  it("carries out a planned replace: the old resource is deleted, a new one created and recorded, and its dependents with it", async () => {
+    let cidr = "10.0.0.0/16";
+    // "sub" can be updated in place, but not moved to another network: that is a replace.
+    const subKind = cloud.kind("t.sub", { diffField: "net", updatable: true });
+    subKind.diff = (spec, out) => (spec.net === out.net ? { result: "same" } : { result: "replace", reason: "network changed" });
+    const nodes = (): StackNode[] => [
+      { key: "net", kind: cloud.kind("t.net", { diffField: "cidr" }), dependsOn: [], spec: () => ({ cidr }) },
+      { key: "sub", kind: subKind, dependsOn: ["net"], spec: (d) => ({ net: d.net.id }) },
+    ];
+    const run = async () => {
+      const ns = nodes();
+      const observed = await refresh(ns, store.current!, kindsOf(ns), { stack: "s", emit });
+      const changes = plan({ nodes: ns, resources: store.current!.resources, observed });
+      return { changes, result: await apply(ns, changes, observed, { store, stack: "s", emit, kinds: kindsOf(ns), isRetryableDelete: () => false }) };
+    };
+    await run();
+    const old = { net: store.current!.resources.net.id!, sub: store.current!.resources.sub.id! };
+    cloud.calls.length = 0;
+    cidr = "10.1.0.0/16";
+    const { changes, result } = await run();
+    expect(result.failed).toEqual([]);
+    expect(changes.map((c) => [c.key, c.action])).toEqual([["net", "replace"], ["sub", "replace"]]);
+    // Each old one deleted, a new one made; the replaced dependent is not merely updated.
+    expect(cloud.calls.filter((c) => c.op === "delete").map((c) => c.id).sort()).toEqual([old.net, old.sub].sort());
+    expect(cloud.count("create")).toBe(2);
+    expect(cloud.count("update")).toBe(0);
+    const onDisk = new StateStore(t.home, "s").load()!;
+    expect(onDisk.resources.net).toMatchObject({ status: "created", out: { cidr: "10.1.0.0/16" } });
+    expect(onDisk.resources.net.id).not.toBe(old.net);
+    expect(onDisk.resources.sub.out).toMatchObject({ net: onDisk.resources.net.id });
+    expect([...cloud.resources.keys()].sort()).toEqual([onDisk.resources.net.id, onDisk.resources.sub.id].sort());
+    expect(events).toContainEqual(expect.objectContaining({ type: "done", key: "net", action: "replace", id: onDisk.resources.net.id }));
+  });
+
+  it("a node planned as kept whose re-created dependency makes it a replace is replaced at apply time, never updated", async () => {
+    // "db" can be updated in place, but not moved to another network: that is a replace.
+    const dbKind = cloud.kind("t.db", { diffField: "net", updatable: true });
+    dbKind.diff = (spec, out) => (spec.net === out.net ? { result: "same" } : { result: "replace", reason: "network changed" });
+    const nodes: StackNode[] = [
+      { key: "net", kind: cloud.kind("t.net"), dependsOn: [], spec: () => ({ cidr: "10.0.0.0/16" }) },
+      { key: "db", kind: dbKind, dependsOn: ["net"], spec: (d) => ({ net: d.net.id }) },
+    ];
+    const opts = { store, stack: "s", emit, kinds: kindsOf(nodes), isRetryableDelete: () => false };
+    await apply(nodes, plan({ nodes, resources: {}, observed: {} }), {}, opts);
+    const oldDb = store.current!.resources.db.id!;
+    cloud.resources.delete(store.current!.resources.net.id!); // the network vanishes out of band
+    const observed = await refresh(nodes, store.current!, kindsOf(nodes), { stack: "s", emit });
+    cloud.calls.length = 0;
+    // The plan as made before the new network's id was known: the network re-created, the database kept.
+    // Apply must diff "db" again with the real id and replace it.
+    const result = await apply(
+      nodes,
+      [
+        { key: "net", type: "t.net", action: "create", reason: "deleted outside Pilot" },
+        { key: "db", type: "t.db", action: "keep", reason: "up to date", id: oldDb },
+      ],
+      observed,
+      opts,
+    );
+    expect(result.failed).toEqual([]);
+    expect(cloud.count("update")).toBe(0);
+    expect(cloud.calls.filter((c) => c.op === "delete").map((c) => c.id)).toEqual([oldDb]);
+    const db = store.current!.resources.db;
+    expect(db.id).not.toBe(oldDb);
+    expect(db.out).toMatchObject({ net: store.current!.resources.net.id });
+    expect(cloud.resources.has(oldDb)).toBe(false);
+    expect(events).toContainEqual(expect.objectContaining({ type: "done", key: "db", action: "replace", id: db.id }));
+  });
+
+  it("an update is made in place, keeping the resource's id", async () => {
+    let port = 22;
+    const nodes = (): StackNode[] => [{ key: "fw", kind: cloud.kind("t.fw", { diffField: "port", updatable: true }), dependsOn: [], spec: () => ({ port }) }];
+    const run = async () => {
+      const ns = nodes();
+      const observed = await refresh(ns, store.current!, kindsOf(ns), { stack: "s", emit });
+      const changes = plan({ nodes: ns, resources: store.current!.resources, observed });
+      return { changes, result: await apply(ns, changes, observed, { store, stack: "s", emit, kinds: kindsOf(ns), isRetryableDelete: () => false }) };
+    };
+    await run();
+    const id = store.current!.resources.fw.id;
+    port = 2222;
+    cloud.calls.length = 0;
+    const { changes } = await run();
+    expect(changes[0]).toMatchObject({ action: "update", reason: "port changed" });
+    expect(cloud.calls.map((c) => c.op)).toEqual(["read", "update"]);
+    expect(new StateStore(t.home, "s").load()!.resources.fw).toMatchObject({ id, out: { port: 2222 } });
+  });
+
+  it("writes state for a kept resource only when its outputs changed, and says progress with the resource's key", async () => {
+    await up();
+    const serial = new StateStore(t.home, "s").load()!.serial;
+    events.length = 0;
+    await up();
+    // Nothing changed: no state write at all.
+    expect(new StateStore(t.home, "s").load()!.serial).toBe(serial);
+    // Outputs changed outside (a tag added by hand, say): recorded, same id.
+    const dbId = store.current!.resources.db.id!;
+    const tokenBefore = store.current!.resources.db.token;
+    cloud.resources.get(dbId)!.spec = { ...cloud.resources.get(dbId)!.spec, extra: "x" };
+    await up();
+    const onDisk = new StateStore(t.home, "s").load()!;
+    expect(onDisk.serial).toBe(serial + 1);
+    expect(onDisk.resources.db).toMatchObject({ id: dbId, out: { extra: "x" } });
+    // Recording new outputs keeps the resource's idempotency token.
+    expect(onDisk.resources.db.token).toBe(tokenBefore);
+
+    // A create's own progress reaches the renderer under its key.
+    await destroyEntries(Object.keys(store.current!.resources), { store, stack: "s", emit, kinds: kindsOf(stackNodes()), isRetryableDelete: () => false });
+    events.length = 0;
+    await up();
+    expect(events).toContainEqual({ type: "progress", key: "vm", message: "creating" });
+    expect(events).toContainEqual({ type: "start", key: "vm", action: "create" });
+  });
+
+  it("a node planned as kept whose apply-time diff finds a change is updated in place, not silently kept", async () => {
+    let port = 22;
+    const nodes = (): StackNode[] => [{ key: "fw", kind: cloud.kind("t.fw", { diffField: "port", updatable: true }), dependsOn: [], spec: () => ({ port }) }];
+    const ns = nodes();
+    const opts = { store, stack: "s", emit, kinds: kindsOf(ns), isRetryableDelete: () => false };
+    await apply(ns, plan({ nodes: ns, resources: {}, observed: {} }), {}, opts);
+    const observed = await refresh(ns, store.current!, kindsOf(ns), { stack: "s", emit });
+    const id = store.current!.resources.fw.id!;
+    port = 2222;
+    cloud.calls.length = 0;
+    const r = await apply(ns, [{ key: "fw", type: "t.fw", action: "keep", reason: "up to date", id }], observed, opts);
+    expect(r.failed).toEqual([]);
+    expect(cloud.calls.map((c) => c.op)).toEqual(["update"]);
+    expect(store.current!.resources.fw).toMatchObject({ id, out: { port: 2222 } });
+    expect(events).toContainEqual(expect.objectContaining({ type: "done", key: "fw", action: "update", id }));
+  });
+
+  it("refuses to keep or update a resource refresh did not see", async () => {
+    const ns: StackNode[] = [{ key: "fw", kind: cloud.kind("t.fw", { diffField: "port", updatable: true }), dependsOn: [], spec: () => ({ port: 22 }) }];
+    const r = await apply(ns, [{ key: "fw", type: "t.fw", action: "keep", reason: "up to date", id: "fw-9" }], {}, { store, stack: "s", emit, kinds: kindsOf(ns), isRetryableDelete: () => false });
+    expect(String((r.failed[0]!.error as Error).message)).toBe('keep t.fw "fw": planned to keep a resource that was not observed');
+    expect(cloud.calls).toEqual([]);
+  });
+
+  it("deletes what the graph no longer has after the rest is applied, but not when anything failed", async () => {
+    await up();
+    const vmId = store.current!.resources.vm.id!;
+    const withoutVm = () => stackNodes().filter((n) => n.key !== "vm");
+    const run = async (nodes: StackNode[]) => {
+      const observed = await refresh(nodes, store.current!, kindsOf(stackNodes()), { stack: "s", emit });
+      const changes = plan({ nodes, resources: store.current!.resources, observed });
+      return { changes, result: await apply(nodes, changes, observed, { store, stack: "s", emit, kinds: kindsOf(stackNodes()), isRetryableDelete: () => false }) };
+    };
+    // A failure elsewhere keeps the stale entry: deleting while the stack is half-applied could take what is still in use.
+    cloud.resources.delete(store.current!.resources.db.id!);
+    cloud.failNextCreate.set("t.db", new Error("Throttled"));
+    const failed = await run(withoutVm());
+    expect(failed.changes.find((c) => c.key === "vm")?.action).toBe("delete");
+    expect(failed.result.failed.map((f) => f.key)).toEqual(["db"]);
+    expect(cloud.resources.has(vmId)).toBe(true);
+    expect(store.current!.resources.vm).toBeDefined();
+
+    const ok = await run(withoutVm());
+    expect(ok.result.failed).toEqual([]);
+    expect(ok.result.done).toContain("vm");
+    expect(cloud.resources.has(vmId)).toBe(false);
+    expect(store.current!.resources.vm).toBeUndefined();
+  });
+
+  it("a failure is reported as an event with the wrapped message, and a kind that cannot update says so", async () => {
+    cloud.failNextCreate.set("t.db", new Error("InvalidParameter: nope"));
+    await up();
+    expect(events).toContainEqual({ type: "failed", key: "db", error: 'create t.db "db": InvalidParameter: nope' });
+    const nodes: StackNode[] = [{ key: "x", kind: cloud.kind("t.x"), dependsOn: [], spec: () => ({}) }];
+    await apply(nodes, plan({ nodes, resources: {}, observed: {} }), {}, { store, stack: "s", emit, kinds: kindsOf(nodes), isRetryableDelete: () => false });
+    const seen = { x: { status: "present" as const, id: store.current!.resources.x.id!, out: {} } };
+    const r = await apply(nodes, [{ key: "x", type: "t.x", action: "update", reason: "r", id: seen.x.id }], seen, { store, stack: "s", emit, kinds: kindsOf(nodes), isRetryableDelete: () => false });
+    expect(String((r.failed[0]!.error as Error).message)).toBe('update t.x "x": t.x cannot be updated in place');
+  });
+
   it("reports a failure with the resource named and skips what depends on it", async () => {
     cloud.failNextCreate.set("t.fw", new Error("InvalidParameter: nope"));
     const { result } = await up();

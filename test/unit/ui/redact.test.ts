@@ -23,4 +23,8 @@ describe("redactDeep", () => {
     // The input is not changed: output is a copy.
     expect(doc.line).toContain(pw);
   });
+
+  it("hides secrets of four characters or more; shorter strings are too common to hide", () => {
+    expect(redactDeep("pin 4x9Q and 4x9 and ab", ["4x9Q", "ab", ""])).toBe("pin [redacted] and 4x9 and ab");
+  });
 });

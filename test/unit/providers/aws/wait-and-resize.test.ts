@@ -14,7 +14,7 @@ import {
   type Instance,
 } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
-import { DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient, StartDBInstanceCommand, type DBInstance } from "@aws-sdk/client-rds";
+import { CreateDBInstanceCommand, DeleteDBInstanceCommand, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient, StartDBInstanceCommand, type DBInstance } from "@aws-sdk/client-rds";
 import { STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
@@ -269,5 +269,31 @@ describe("database: a broken status is drift that says what to do", () => {
     const kind = dbInstanceKind(env(), { skipFinalSnapshot: true });
     expect(kind.diff!(dbSpec, dbOut("deleting")).reason).toMatch(/being deleted outside Pilot/);
     await expect(kind.update!("pilot-t-1234abcd", dbSpec, dbOut("deleting"))).rejects.toThrow(/being deleted outside Pilot/);
+  });
+});
+
+describe("database: a changed instance class is modified in place, never replaced (a replace deletes the data)", () => {
+  const available = (cls: string): DbInstanceOut => ({ ...dbOut("available"), instanceClass: cls, endpoint: "h", port: 5432 });
+
+  it("diff: an update naming the old and new class, not a replace", () => {
+    const d = dbInstanceKind(env(), { skipFinalSnapshot: true }).diff!({ ...dbSpec, instanceClass: "db.t4g.small" }, available("db.t4g.micro"));
+    expect(d).toMatchObject({ result: "update", reason: "class db.t4g.micro → db.t4g.small" });
+  });
+
+  it("update(): ModifyDBInstance on the same database, applied immediately, then waits until available", async () => {
+    rdsMock.on(ModifyDBInstanceCommand).resolves({});
+    rdsMock.on(DeleteDBInstanceCommand).rejects(new Error("must not delete"));
+    rdsMock.on(CreateDBInstanceCommand).rejects(new Error("must not create"));
+    rdsMock
+      .on(DescribeDBInstancesCommand)
+      .resolvesOnce({ DBInstances: [{ ...db("modifying"), DBInstanceClass: "db.t4g.small" }] })
+      .resolves({ DBInstances: [{ ...db("available"), DBInstanceClass: "db.t4g.small" }] });
+    const out = await dbInstanceKind(env(), { skipFinalSnapshot: true }).update!("pilot-t-1234abcd", { ...dbSpec, instanceClass: "db.t4g.small" }, available("db.t4g.micro"));
+    expect(out).toMatchObject({ identifier: "pilot-t-1234abcd", instanceClass: "db.t4g.small", status: "available" });
+    expect(rdsMock.commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input)).toEqual([
+      // Only what differs: the security groups are unchanged, so they are not sent.
+      { DBInstanceIdentifier: "pilot-t-1234abcd", DBInstanceClass: "db.t4g.small", ApplyImmediately: true },
+    ]);
+    expect(callOrder(rdsMock)).toEqual(["ModifyDBInstance", "DescribeDBInstances", "DescribeDBInstances"]);
   });
 });

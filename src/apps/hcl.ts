@@ -1,0 +1,156 @@
+/**
+ * The waypoint.hcl `pilot new app` writes: a pure function of the app's
+ * answers and the values taken from the stack's state. Every plugin field used
+ * here exists in Waypoint 0.11.4's builtin plugins (builtin/docker,
+ * builtin/pack, builtin/aws/ecr, builtin/aws/ecs, builtin/google/cloudrun);
+ * the e2e tier checks each generated file with the real Waypoint binary.
+ */
+import type { ProviderName } from "../state/schema.js";
+import { attr, blank, block, comment, renderHcl, type HclItem } from "./hcl-writer.js";
+import type { AppBuilder } from "./names.js";
+
+/** The docker platform: a container beside the Waypoint server, on the server's Docker engine. */
+export interface DockerDeploy {
+  target: "docker";
+  /** The stack's Docker network, where the Waypoint server container is. */
+  network: string;
+  /** The server host's folder holding the stack CA certificate alone (never the server's key). */
+  caHostDir: string;
+  /** Where the app's container sees that folder, and the certificate in it. */
+  caContainerDir: string;
+  caContainerFile: string;
+}
+
+/** ECS on Fargate, images in the app's own ECR repository. */
+export interface EcsDeploy {
+  target: "ecs";
+  region: string;
+  /** ECR repository name (not URI): the aws-ecr registry plugin takes the name. */
+  repository: string;
+  /** The stack's private subnets (two zones: an ALB needs two). */
+  subnets: string[];
+  /** The stack's apps security group, which the database admits. */
+  securityGroupIds: string[];
+}
+
+/** Cloud Run, images in the stack's Artifact Registry repository, the database reached through the VPC connector. */
+export interface CloudRunDeploy {
+  target: "cloud-run";
+  project: string;
+  region: string;
+  /** REGION-docker.pkg.dev/PROJECT/REPOSITORY/APP */
+  image: string;
+  /** projects/P/locations/R/connectors/N */
+  connector: string;
+}
+
+export type DeploySpec = DockerDeploy | EcsDeploy | CloudRunDeploy;
+
+/** Everything the document is made from. */
+export interface AppHclInput {
+  stack: string;
+  provider: ProviderName;
+  /** host:port of the stack's Waypoint server, for the header; undefined before the server exists. */
+  serverAddress?: string;
+  project: string;
+  app: string;
+  builder: AppBuilder;
+  port: number;
+  withDb: boolean;
+  deploy: DeploySpec;
+}
+
+/** Fargate's smallest valid pair (0.25 vCPU, 512 MiB): enough for a small web app, cheapest to leave running. */
+export const ECS_CPU = 256;
+export const ECS_MEMORY_MIB = 512;
+
+/** One tag, moved by every build: `pilot up` always deploys what it just built. */
+export const IMAGE_TAG = "latest";
+
+export function renderAppHcl(input: AppHclInput): string {
+  return renderHcl(appHclItems(input));
+}
+
+export function appHclItems(input: AppHclInput): HclItem[] {
+  const key = `${input.project}/${input.app}`;
+  const where = input.serverAddress ? `; Waypoint server ${input.serverAddress}` : "";
+  return [
+    comment(`waypoint.hcl of ${key}, written by \`pilot new app\` from the state of Pilot stack\n"${input.stack}" (${input.provider}${where}).\n\`pilot up ${key}\` builds and deploys it through the server's runner.`),
+    blank,
+    attr("project", input.project),
+    blank,
+    comment("Jobs run remotely, on the Pilot server's runner; the git data source they check\nthe code out from is the project's, set on the server by `pilot new project`."),
+    block("runner", [], [attr("enabled", true)]),
+    blank,
+    block("app", [input.app], appBody(input, key)),
+  ];
+}
+
+function appBody(input: AppHclInput, key: string): HclItem[] {
+  const body: HclItem[] = [];
+  if (input.withDb) {
+    body.push(
+      comment(`DATABASE_URL is not in this file, on purpose: \`pilot up ${key}\` sets it as the app's\nconfig on the Waypoint server (\`pilot env list ${key}\` shows it), which hands it to\nthe app at run time, so no password is ever committed with the code.`),
+    );
+  }
+  body.push(block("build", [], buildBody(input)), blank, block("deploy", [], [deployUse(input)]));
+  // Cloud Run serves a new revision only once it is released; the docker and ECS platforms need no release step.
+  if (input.deploy.target === "cloud-run") body.push(blank, block("release", [], [block("use", ["google-cloud-run"], [])]));
+  return body;
+}
+
+function buildBody(input: AppHclInput): HclItem[] {
+  // Both builders produce a local image; Waypoint injects its entrypoint (logs, exec, config) unless told not to.
+  const items: HclItem[] = [block("use", [input.builder], [])];
+  const d = input.deploy;
+  if (d.target === "ecs") {
+    items.push(
+      blank,
+      block("registry", [], [block("use", ["aws-ecr"], [attr("region", d.region), attr("repository", d.repository), attr("tag", IMAGE_TAG)])]),
+    );
+  } else if (d.target === "cloud-run") {
+    items.push(
+      blank,
+      comment("The stack's Artifact Registry repository (Cloud Run pulls only from Google's registries)."),
+      block("registry", [], [block("use", ["docker"], [attr("image", d.image), attr("tag", IMAGE_TAG)])]),
+    );
+  }
+  return items;
+}
+
+function deployUse(input: AppHclInput): HclItem {
+  const d = input.deploy;
+  if (d.target === "docker") {
+    return block("use", ["docker"], [
+      attr("service_port", input.port),
+      comment("The stack's Docker network, where the Waypoint server is: the entrypoint Waypoint\ninjects into the image reaches the server there."),
+      attr("networks", [d.network]),
+      comment("The stack's CA, read-only, so the entrypoint verifies the server's certificate."),
+      attr("binds", [`${d.caHostDir}:${d.caContainerDir}:ro`]),
+      attr("static_environment", { map: { SSL_CERT_FILE: d.caContainerFile } }),
+      comment("How Pilot finds the app's containers (for its URL, logs, pruning and destroy)."),
+      attr("labels", { map: { "pilot.app": `${input.project}/${input.app}`, "pilot.stack": input.stack } }),
+    ]);
+  }
+  if (d.target === "ecs") {
+    return block("use", ["aws-ecs"], [
+      attr("region", d.region),
+      attr("cpu", ECS_CPU),
+      attr("memory", ECS_MEMORY_MIB),
+      attr("service_port", input.port),
+      comment("The stack's private subnets and its apps security group (the one the database admits)."),
+      attr("subnets", d.subnets),
+      attr("security_group_ids", d.securityGroupIds),
+      attr("assign_public_ip", false),
+      comment("An internal load balancer: the stack has no public subnets in two zones, and\nnothing Pilot makes listens to the world unless you ask."),
+      block("alb", [], [attr("internal", true), attr("subnets", d.subnets)]),
+    ]);
+  }
+  return block("use", ["google-cloud-run"], [
+    attr("project", d.project),
+    attr("location", d.region),
+    attr("port", input.port),
+    comment("The stack's Serverless VPC Access connector: the way to the private database."),
+    block("vpc_access", [], [attr("connector", d.connector), attr("egress", "private-ranges-only")]),
+  ]);
+}

@@ -1,0 +1,88 @@
+/**
+ * `pilot destroy PROJECT/APP`: removes the app's deployments and releases
+ * (`waypoint destroy`, run on the server's runner), then what Waypoint
+ * leaves behind for an app beside the server (its image, scratch volume and
+ * any container), and with --repository the app's own ECR repository. The
+ * app's waypoint.hcl and its configuration on the server stay: `pilot up`
+ * brings it back.
+ */
+import { defineCommand } from "citty";
+import { PilotError } from "../errors.js";
+import { appRecord, parseAppRef } from "../apps/app-ref.js";
+import { buildContext, requireConsent } from "./context.js";
+import { loadStack } from "./load-stack.js";
+import { changeArgs, commonArgs } from "./shared-args.js";
+
+export default defineCommand({
+  meta: { name: "destroy", description: "Remove an app's deployments and releases, and what Pilot made for it" },
+  args: {
+    ...commonArgs,
+    ...changeArgs,
+    app: { type: "positional", required: false, description: "The app, as PROJECT/APP", valueHint: "PROJECT/APP" },
+    repository: { type: "boolean", description: "Also delete the app's ECR repository and its images" },
+  },
+  async run({ args }) {
+    const ref = parseAppRef(args.app, "destroy");
+    const ctx = buildContext("destroy", args);
+    try {
+      const { state, provider } = await loadStack(ctx);
+      try {
+        const record = appRecord(state, ref);
+        if (args.repository && record?.repository?.kind !== "ecr") {
+          throw new PilotError(`${ref.key} has no repository of its own to delete.`, {
+            hint: record?.repository ? "Cloud Run apps share the stack's Artifact Registry repository; `pilot teardown` removes it." : undefined,
+          });
+        }
+        const what = [`${ref.key}'s deployments and releases`, ...(args.repository ? [`its ECR repository ${record!.repository!.id} with every image`] : [])];
+        if (args["dry-run"]) {
+          ctx.ui.result({ ok: true, dryRun: true, app: ref.key, wouldRemove: what }, [`Would remove ${what.join(" and ")}.`]);
+          return;
+        }
+        await requireConsent(ctx, args.yes, `Remove ${what.join(" and ")}?`);
+        const { openServerSession, expectOk } = await import("../apps/server-session.js");
+        const session = await openServerSession(ctx, state, provider);
+        const removed: string[] = [];
+        try {
+          const emit = ctx.ui.emit.bind(ctx.ui);
+          emit({ type: "start", key: "destroy:waypoint", action: "delete" });
+          expectOk(
+            await session.waypoint(["destroy", `-project=${ref.project}`, `-app=${ref.app}`, "-local=false", "-auto-approve", "-plain"], {
+              onOutput: (chunk) => chunk.split("\n").forEach((l) => l.trim() && emit({ type: "log", level: "info", message: `  ${l.trimEnd()}` })),
+            }),
+            `\`waypoint destroy\` of ${ref.key}`,
+          );
+          emit({ type: "done", key: "destroy:waypoint", action: "delete" });
+          removed.push("deployments and releases");
+          if (!record || record.target === "docker") {
+            const { removeAppLeftovers } = await import("../apps/docker-target.js");
+            // Waypoint names the image and scratch volume by app alone: keep them while another project's app of that name exists.
+            const shared = Object.values(ctx.store.load()?.apps ?? {}).some((a) => a.app === ref.app && a.project !== ref.project);
+            removed.push(...(await removeAppLeftovers(session, ref.key, ref.app, shared)));
+          }
+        } finally {
+          await session.close();
+        }
+        if (args.repository) {
+          const repo = record!.repository!;
+          const { deleteRepository } = await import("../apps/repositories.js");
+          await deleteRepository(repo, { env: ctx.env });
+          const lock = ctx.store.lock("destroy");
+          try {
+            await ctx.store.update((s) => {
+              const a = s.apps?.[ref.key];
+              if (a) delete a.repository;
+            });
+          } finally {
+            lock.release();
+          }
+          removed.push(`ECR repository ${repo.id}`);
+        }
+        ctx.ui.result({ ok: true, app: ref.key, removed }, [`Removed ${ref.key}: ${removed.join(", ")}.`, `Its waypoint.hcl and configuration stay; \`pilot up ${ref.key}\` deploys it again.`]);
+      } finally {
+        provider.close?.();
+      }
+    } finally {
+      ctx.ui.close();
+    }
+  },
+});
