@@ -58,7 +58,7 @@ export default async function benchApps(): Promise<void> {
   } finally {
     spawnSync("docker", ["rm", "-f", "-v", plain]);
     spawnSync("docker", ["rmi", "-f", plain]);
-    await runCli(["destroy", "shop/web", "--name", stack, "--yes"], env).catch(() => undefined);
+    fixture?.stopGit(); // its git daemon is on the stack's network, which teardown removes
     await runCli(["teardown", "--name", stack, "--yes"], env).catch(() => undefined);
     fixture?.cleanup();
     t.cleanup();

@@ -17,13 +17,14 @@ import {
   type Repository,
 } from "@aws-sdk/client-ecr";
 import type { StackTags } from "../engine/types.js";
+import { ecrRepositoryPrefix } from "../providers/aws/app-names.js";
 import { attempt, createOrAdopt, describeAction, hasStackTags, isErrorCode, stackTagList } from "../providers/aws/shared.js";
 
 export const ECR_TYPE = "aws.ecr.repository";
 
 /** "pilot-<stack>/<project>/<app>": one repository per app, grouped under the stack's prefix. */
 export function ecrRepositoryName(stack: string, project: string, app: string): string {
-  return `pilot-${stack}/${project}/${app}`;
+  return `${ecrRepositoryPrefix(stack)}${project}/${app}`;
 }
 
 /** The node-key-like tag value of an app's repository ("app/shop/web"), so find-by-tags tells apps apart. */

@@ -5,6 +5,7 @@
  * builtin/pack, builtin/aws/ecr, builtin/aws/ecs, builtin/google/cloudrun);
  * the e2e tier checks each generated file with the real Waypoint binary.
  */
+import { appExecutionRoleName, appLogGroupName, ecsClusterName } from "../providers/aws/app-names.js";
 import type { ProviderName } from "../state/schema.js";
 import { attr, blank, block, comment, renderHcl, type HclItem } from "./hcl-writer.js";
 import type { AppBuilder } from "./names.js";
@@ -135,6 +136,10 @@ function deployUse(input: AppHclInput): HclItem {
   if (d.target === "ecs") {
     return block("use", ["aws-ecs"], [
       attr("region", d.region),
+      comment("The stack's own cluster, execution role and log group: the server's role may\ntouch these and no others (the plugin's defaults are shared by every stack)."),
+      attr("cluster", ecsClusterName(input.stack)),
+      attr("execution_role_name", appExecutionRoleName(input.stack, input.app)),
+      attr("log_group", appLogGroupName(input.stack)),
       attr("cpu", ECS_CPU),
       attr("memory", ECS_MEMORY_MIB),
       attr("service_port", input.port),

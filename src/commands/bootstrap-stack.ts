@@ -309,6 +309,7 @@ export async function removeLocalServer(ctx: CommandContext, provider: Provider<
   await Promise.all([
     remove("waypoint-runner", ["docker", "rm", "--force", "--volumes", where.names.runnerContainer]),
     remove("waypoint-server", ["docker", "rm", "--force", "--volumes", where.names.serverContainer]),
+    removeLocalApps(ctx, state, exec),
   ]);
   // Waypoint's own data goes even with --keep-volumes: its token leaves with the
   // stack's state, and a bootstrapped server without its token cannot be used again.
@@ -316,4 +317,29 @@ export async function removeLocalServer(ctx: CommandContext, provider: Provider<
     remove("waypoint-runner-volume", ["docker", "volume", "rm", where.names.runnerVolume]),
     remove("waypoint-server-volume", ["docker", "volume", "rm", where.names.serverVolume]),
   ]);
+}
+
+/**
+ * The apps deployed beside a local server (docker target): their containers
+ * sit on the stack's network, which cannot go while they are attached, so
+ * they go first (found by the `pilot.stack` label their waypoint.hcl gives
+ * them). Their images and scratch volumes, which Waypoint names by app
+ * alone, are removed when nothing uses them any more; one still in use by
+ * another stack's app of the same name stays.
+ */
+async function removeLocalApps(ctx: CommandContext, state: StackState, exec: { run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> }): Promise<void> {
+  const listed = await exec.run(["docker", "ps", "-aq", "--filter", `label=pilot.stack=${ctx.stack}`, "--filter", "label=pilot.app"]);
+  const ids = listed.stdout.split("\n").filter(Boolean);
+  if (ids.length > 0) {
+    ctx.ui.emit({ type: "start", key: "apps", action: "delete" });
+    const r = await exec.run(["docker", "rm", "--force", "--volumes", ...ids]);
+    if (r.code !== 0) throw new PilotError(`delete the stack's app containers: ${r.stderr.trim()}`, { hint: "Remove them with docker yourself, then run `pilot teardown` again." });
+    ctx.ui.emit({ type: "done", key: "apps", action: "delete" });
+  }
+  const docker = Object.values(state.apps ?? {}).filter((a) => a.target === "docker");
+  for (const app of new Set(docker.map((a) => a.app))) {
+    // No --force: an image or volume another stack's running app still uses is refused by Docker, and kept.
+    await exec.run(["docker", "image", "rm", `waypoint.local/${app}`]);
+    await exec.run(["docker", "volume", "rm", `${app}-scratch`]);
+  }
 }

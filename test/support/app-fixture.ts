@@ -20,6 +20,9 @@ export interface AppFixture {
   baseImage: string;
   /** Commits the working copy and publishes it to the served repository. */
   publish(message: string): void;
+  /** Removes the git daemon, which sits on the stack's network: before a teardown, which removes that network. */
+  stopGit(): void;
+  /** Removes the git daemon and the base image (refused while an app image built on it remains: call after teardown). */
   cleanup(): void;
 }
 
@@ -73,8 +76,11 @@ export function startAppFixture(o: { dir: string; suffix: string; network: strin
       if (r.status !== 0) throw new Error(`git clone --bare: ${r.stderr}`);
       spawnSync("chmod", ["-R", "a+rX", served]);
     },
-    cleanup() {
+    stopGit() {
       spawnSync("docker", ["rm", "-f", "-v", gitContainer]);
+    },
+    cleanup() {
+      this.stopGit();
       spawnSync("docker", ["rmi", "-f", baseImage]);
     },
   };

@@ -382,8 +382,9 @@ export function dbInstanceKind(env: AwsKindEnv, opts: DbInstanceOptions): Resour
           break;
       }
       if (out.storageEncrypted === false) return { result: "update", reason: `storage is not encrypted: ${UNENCRYPTED_HINT}` };
-      const { reasons } = modifications(spec, out);
-      if (reasons.length > 0) return { result: "update", reason: reasons.join("; ") };
+      const { fields, reasons } = modifications(spec, out);
+      // A class change on a single-AZ database, applied at once, takes it down for minutes: asked for like a replace.
+      if (reasons.length > 0) return { result: "update", reason: reasons.join("; "), ...("DBInstanceClass" in fields ? { disruptive: true } : {}) };
       if (out.pending) return { result: "update", reason: `changes still pending (${out.pending.join(", ")}); waiting until they are applied` };
       return { result: "same" };
     },

@@ -2,6 +2,7 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   ModifyInstanceAttributeCommand,
+  ModifyInstanceMetadataOptionsCommand,
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
@@ -51,9 +52,13 @@ export interface InstanceOut {
   securityGroupIds: string[];
   privateIp?: string;
   availabilityZone?: string;
+  /** The metadata service's token setting ("required" = IMDSv2 only); undefined when not read. */
+  httpTokens?: string;
 }
 
 const TYPE = "aws.ec2.instance";
+/** IMDSv2 only; hop limit 2 so the runner's containers reach it (the server role is scoped for that, server-policy.ts). */
+const METADATA_OPTIONS = { HttpTokens: "required" as const, HttpEndpoint: "enabled" as const, HttpPutResponseHopLimit: 2 };
 const GONE = ["InvalidInstanceID.NotFound"];
 /** Canonical's AWS account: the only publisher whose "ubuntu-noble" images we trust. */
 export const CANONICAL_OWNER = "099720109477";
@@ -63,7 +68,8 @@ const VISIBLE = { intervalMs: 2_000, timeoutMs: 60_000 };
 
 /** Graviton families ("t4g", "m7g", "c7gn") run arm64 images; everything else here is x86_64. */
 export function architectureOf(instanceType: string): "arm64" | "x86_64" {
-  return /^[a-z]+\d+g/.test(instanceType) ? "arm64" : "x86_64";
+  // "a1" is the first Graviton generation: arm64 with no "g" in its name.
+  return /^[a-z]+\d+g/.test(instanceType) || /^a1\./.test(instanceType) ? "arm64" : "x86_64";
 }
 
 /**
@@ -108,6 +114,7 @@ function toOut(i: Instance): InstanceOut {
     securityGroupIds: (i.SecurityGroups ?? []).map((g) => g.GroupId!).sort(),
     privateIp: i.PrivateIpAddress,
     availabilityZone: i.Placement?.AvailabilityZone,
+    httpTokens: i.MetadataOptions?.HttpTokens,
   };
 }
 
@@ -200,7 +207,7 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
       IamInstanceProfile: { Name: spec.instanceProfileName },
       // IMDSv2 only: a request forged through an app cannot read the role's credentials. Hop
       // limit 2 because the Waypoint runner asks for them from inside a Docker container.
-      MetadataOptions: { HttpTokens: "required" as const, HttpEndpoint: "enabled" as const, HttpPutResponseHopLimit: 2 },
+      MetadataOptions: METADATA_OPTIONS,
       BlockDeviceMappings: [
         {
           DeviceName: image.rootDeviceName,
@@ -281,6 +288,10 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
         return { result: "update", reason: `instance type ${out.instanceType} → ${spec.instanceType}: stops and starts the server`, disruptive: true };
       }
       if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) return { result: "update", reason: "security groups differ" };
+      // IMDSv1 answers credentials to any plain GET (an SSRF in an app is enough): Pilot launches with tokens required.
+      if (out.httpTokens !== undefined && out.httpTokens !== "required") {
+        return { result: "update", reason: `metadata tokens (IMDSv2) are ${out.httpTokens}, not required` };
+      }
       if (out.state === "stopped" || out.state === "stopping") return { result: "update", reason: `instance is ${out.state}` };
       // Adopted from an interrupted run (or read again) while still starting: update waits until it is running.
       if (out.state === "pending") return { result: "update", reason: "still being created; waiting until it is running" };
@@ -315,6 +326,11 @@ export function instanceKind(env: AwsKindEnv): ResourceKind<InstanceSpec, Instan
       }
       if (!sameSet(spec.securityGroupIds, out.securityGroupIds)) {
         await attempt(action, () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Groups: spec.securityGroupIds })));
+        changed = true;
+      }
+      if (out.httpTokens !== undefined && out.httpTokens !== "required") {
+        // Changed on a running instance, no restart; the same options it was launched with.
+        await attempt(action, () => ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, ...METADATA_OPTIONS })));
         changed = true;
       }
       if (state === "stopped") {

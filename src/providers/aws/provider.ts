@@ -157,7 +157,9 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
       const nodes: StackNode[] = [
         node<VpcSpec>("vpc", k.vpc, [], () => ({ cidr: VPC_CIDR })),
         node<InternetGatewaySpec>("igw", k.igw, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId })),
-        node<SubnetSpec>("subnet-public", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.public, zoneIndex: 0 })),
+        // The server's subnet sits in a zone that offers its instance type. A later type change is
+        // made in place (no new subnet): EC2 refuses a type the zone lacks, and the server starts again as it was.
+        node<SubnetSpec>("subnet-public", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.public, zoneIndex: 0, offers: settings.instanceType })),
         // RDS requires a subnet group spanning two zones even for a single-AZ database.
         node<SubnetSpec>("subnet-private-a", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.privateA, zoneIndex: 0 })),
         node<SubnetSpec>("subnet-private-b", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.privateB, zoneIndex: 1 })),
@@ -185,12 +187,13 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
           ingress: [{ port: POSTGRES_PORT, sourceGroupIds: [d["sg-server"].groupId, d["sg-apps"].groupId] }],
         })),
         node<KeyPairSpec>("key-pair", k.keyPair, [], () => ({ name: uniqueName(state, stack, "ssh"), publicKey: readPublicKey(keyPath) })),
-        node<IamRoleSpec>("role-server", k.role, [], () => ({
+        // Depends on the VPC: the runner may make security groups in the stack's VPC only.
+        node<IamRoleSpec>("role-server", k.role, ["vpc"], (d) => ({
           name: roleName,
           description: `Pilot server of stack ${stack}: push to ECR, deploy to ECS`,
           assumeRolePolicy: ec2AssumeRolePolicy(),
           policyName: "pilot-waypoint-runner",
-          policyDocument: serverPolicy(settings.region),
+          policyDocument: serverPolicy({ region: settings.region, stack, stackId: state.lineage, vpcId: d.vpc.vpcId }),
         })),
         node<InstanceProfileSpec>("profile-server", k.profile, ["role-server"], (d) => ({
           name: uniqueName(state, stack, "server"),

@@ -26,6 +26,8 @@ export interface RouteTableOut {
   vpcId: string;
   /** Target of the 0.0.0.0/0 route; undefined when the route is missing. */
   defaultGatewayId?: string;
+  /** "blackhole" when the default route's gateway was detached or deleted: the server is cut off. */
+  defaultRouteState?: string;
   subnetIds: string[];
 }
 
@@ -36,12 +38,18 @@ const DEFAULT_ROUTE = "0.0.0.0/0";
 const RETRIED_VISIBLE = { intervalMs: 2_000, timeoutMs: 30_000 };
 
 function toOut(rt: RouteTable): RouteTableOut {
+  const route = rt.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE);
   return {
     routeTableId: rt.RouteTableId!,
     vpcId: rt.VpcId!,
-    defaultGatewayId: rt.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE)?.GatewayId,
+    defaultGatewayId: route?.GatewayId,
+    defaultRouteState: route?.State,
     subnetIds: (rt.Associations ?? []).filter((a) => a.SubnetId && !a.Main).map((a) => a.SubnetId!).sort(),
   };
+}
+
+function isBlackholed(out: RouteTableOut): boolean {
+  return out.defaultRouteState === "blackhole";
 }
 
 /**
@@ -69,7 +77,9 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
    */
   async function converge(action: string, id: string, spec: RouteTableSpec, current: RouteTableOut, justCreated = false): Promise<RouteTableOut> {
     const call = <T>(fn: () => Promise<T>): Promise<T> => (justCreated ? retryNotFound(env, GONE, fn) : fn());
-    if (current.defaultGatewayId !== spec.internetGatewayId) {
+    if (current.defaultGatewayId !== spec.internetGatewayId || isBlackholed(current)) {
+      // A blackholed route is replaced with the same one: AWS re-evaluates it against the gateway
+      // the internet-gateway node (a dependency, converged first) has attached again.
       const route = { RouteTableId: id, DestinationCidrBlock: DEFAULT_ROUTE, GatewayId: spec.internetGatewayId };
       await attempt(action, async () => {
         if (current.defaultGatewayId) await call(() => ec2.send(new ReplaceRouteCommand(route)));
@@ -151,6 +161,7 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
     diff(spec, out) {
       if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };
       if (out.defaultGatewayId !== spec.internetGatewayId) return { result: "update", reason: "the default route is missing or points elsewhere" };
+      if (isBlackholed(out)) return { result: "update", reason: "the default route is a blackhole (its gateway was detached or deleted)" };
       if (!sameSet(spec.subnetIds, out.subnetIds)) return { result: "update", reason: "subnet associations differ" };
       return { result: "same" };
     },

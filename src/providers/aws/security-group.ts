@@ -1,13 +1,16 @@
 import {
+  AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   type IpPermission,
   type SecurityGroup,
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
+import { namingLeftovers } from "./app-leftovers.js";
 import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, setDelta, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** One allowed inbound TCP port, from address ranges and/or other security groups. */
@@ -30,7 +33,16 @@ export interface SecurityGroupOut {
   groupId: string;
   vpcId: string;
   ingress: string[];
+  /** Outbound rule keys as read; undefined in state written before Pilot read them. */
+  egress?: string[];
 }
+
+/**
+ * Every group keeps AWS's default egress (all outbound, IPv4): the server needs it for
+ * apt and image pulls, the apps for their own calls. A rule added or removed outside
+ * Pilot is drift, repaired in place.
+ */
+export const DEFAULT_EGRESS = ["-1:all:cidr:0.0.0.0/0"];
 
 const TYPE = "aws.ec2.security-group";
 const GONE = ["InvalidGroup.NotFound", "InvalidGroupId.NotFound"];
@@ -77,7 +89,7 @@ function keysToPermissions(keys: string[]): IpPermission[] {
 }
 
 function toOut(sg: SecurityGroup): SecurityGroupOut {
-  return { groupId: sg.GroupId!, vpcId: sg.VpcId!, ingress: permissionKeys(sg.IpPermissions) };
+  return { groupId: sg.GroupId!, vpcId: sg.VpcId!, ingress: permissionKeys(sg.IpPermissions), egress: permissionKeys(sg.IpPermissionsEgress) };
 }
 
 /**
@@ -105,6 +117,17 @@ export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSp
       await attempt(action, () =>
         ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: keysToPermissions(extra) })),
       );
+    }
+  }
+
+  /** Puts egress back to DEFAULT_EGRESS: authorize first, so the group is never left with no way out. */
+  async function convergeEgress(action: string, groupId: string, have: string[]): Promise<void> {
+    const { missing, extra } = setDelta(DEFAULT_EGRESS, have);
+    if (missing.length > 0) {
+      await attempt(action, () => ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: keysToPermissions(missing) })));
+    }
+    if (extra.length > 0) {
+      await attempt(action, () => ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: keysToPermissions(extra) })));
     }
   }
 
@@ -140,22 +163,29 @@ export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSp
       const want = ruleKeys(spec.ingress);
       // Just created: authorizing may not see the group yet (InvalidGroup.NotFound), so that is retried for a while.
       await retryNotFound(env, GONE, () => converge(action, groupId, want, []));
-      return { id: groupId, out: { groupId, vpcId: spec.vpcId, ingress: want } };
+      // A new group gets AWS's default egress, which is DEFAULT_EGRESS.
+      return { id: groupId, out: { groupId, vpcId: spec.vpcId, ingress: want, egress: DEFAULT_EGRESS } };
     },
-    async delete(id, _out, ctx) {
-      // DependencyViolation (still referenced by another group or an ENI) propagates for the engine to retry.
-      await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: id }))));
+    async delete(id, out, ctx) {
+      // DependencyViolation (still referenced by another group or an ENI) propagates for the engine to retry,
+      // naming an app's groups or interfaces that still use it.
+      const action = act("delete", ctx.tags.key);
+      await namingLeftovers(ec2, out?.vpcId, ctx.tags, action, () => attempt(action, () => orGone(GONE, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: id })))));
     },
     diff(spec, out) {
       if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };
-      const { missing, extra, same } = setDelta(ruleKeys(spec.ingress), out.ingress);
-      if (same) return { result: "same" };
-      return { result: "update", reason: `ingress rules differ (+${missing.length} -${extra.length})` };
+      const ingress = setDelta(ruleKeys(spec.ingress), out.ingress);
+      const egress = setDelta(DEFAULT_EGRESS, out.egress ?? DEFAULT_EGRESS);
+      const reasons: string[] = [];
+      if (!ingress.same) reasons.push(`ingress rules differ (+${ingress.missing.length} -${ingress.extra.length})`);
+      if (!egress.same) reasons.push(`egress rules changed outside Pilot (+${egress.extra.length} -${egress.missing.length})`);
+      return reasons.length === 0 ? { result: "same" } : { result: "update", reason: reasons.join("; ") };
     },
     async update(id, spec, out) {
       const want = ruleKeys(spec.ingress);
       await converge(act("update", id), id, want, out.ingress);
-      return { groupId: id, vpcId: out.vpcId, ingress: want };
+      await convergeEgress(act("update", id), id, out.egress ?? DEFAULT_EGRESS);
+      return { groupId: id, vpcId: out.vpcId, ingress: want, egress: DEFAULT_EGRESS };
     },
   };
 }

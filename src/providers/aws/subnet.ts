@@ -2,11 +2,13 @@ import {
   CreateSubnetCommand,
   DeleteSubnetCommand,
   DescribeAvailabilityZonesCommand,
+  DescribeInstanceTypeOfferingsCommand,
   DescribeSubnetsCommand,
   type EC2Client,
   type Subnet,
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
+import { namingLeftovers } from "./app-leftovers.js";
 import { PilotError } from "../../errors.js";
 import { actions, attempt, firstOwned, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
@@ -16,6 +18,8 @@ export interface SubnetSpec {
   cidr: string;
   /** 0 = the region's first available zone, 1 = the second... Picked at run time, never hard-coded. */
   zoneIndex: number;
+  /** The instance type a server in this subnet runs: only zones that offer it are counted. */
+  offers?: string;
 }
 
 /** A subnet as recorded in state. */
@@ -59,6 +63,29 @@ export function availabilityZones(ec2: EC2Client): Promise<string[]> {
   return zones;
 }
 
+/**
+ * The zones (of availabilityZones) where an instance type is offered: not every type is in
+ * every zone, and RunInstances in a zone without it fails only after the whole network exists.
+ */
+export async function zonesOffering(ec2: EC2Client, instanceType: string | undefined): Promise<string[]> {
+  const zones = await availabilityZones(ec2);
+  if (!instanceType) return zones;
+  const offered = new Set<string>();
+  let NextToken: string | undefined;
+  do {
+    const res = await ec2.send(
+      new DescribeInstanceTypeOfferingsCommand({
+        LocationType: "availability-zone",
+        Filters: [{ Name: "instance-type", Values: [instanceType] }],
+        NextToken,
+      }),
+    );
+    for (const o of res.InstanceTypeOfferings ?? []) if (o.Location) offered.add(o.Location);
+    NextToken = res.NextToken;
+  } while (NextToken);
+  return zones.filter((z) => offered.has(z));
+}
+
 /** A subnet in one availability zone; public and private subnets differ only in their route tables. */
 export function subnetKind(env: AwsKindEnv): ResourceKind<SubnetSpec, SubnetOut> {
   const { ec2 } = env.clients;
@@ -85,13 +112,18 @@ export function subnetKind(env: AwsKindEnv): ResourceKind<SubnetSpec, SubnetOut>
       const s = firstOwned(res.Subnets);
       if (!s) return undefined;
       // zoneIndex is not stored in AWS: take it from the spec, or else from the subnet's zone.
-      const zoneIndex = spec?.zoneIndex ?? Math.max(0, (await attempt(act("find", tags.key), () => availabilityZones(ec2))).indexOf(s.AvailabilityZone!));
+      const zoneIndex = spec?.zoneIndex ?? Math.max(0, (await attempt(act("find", tags.key), () => zonesOffering(ec2, spec?.offers))).indexOf(s.AvailabilityZone!));
       return { id: s.SubnetId!, out: toOut(s, zoneIndex) };
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      const zones = await attempt(action, () => availabilityZones(ec2));
+      const zones = await attempt(action, () => zonesOffering(ec2, spec.offers));
       const zone = zones[spec.zoneIndex];
+      if (!zone && spec.offers) {
+        throw new PilotError(`${action}: no availability zone of ${env.region} offers instance type ${spec.offers}.`, {
+          hint: "Choose another --instance-type, or another --region.",
+        });
+      }
       if (!zone) {
         throw new PilotError(`${action}: the region has ${zones.length} availability zone(s); the stack needs ${spec.zoneIndex + 1}.`, {
           hint: "Choose a region with at least two availability zones (--region).",
@@ -110,9 +142,11 @@ export function subnetKind(env: AwsKindEnv): ResourceKind<SubnetSpec, SubnetOut>
       const s = res.Subnet!;
       return { id: s.SubnetId!, out: toOut(s, spec.zoneIndex) };
     },
-    async delete(id, _out, ctx) {
-      // DependencyViolation (a lingering ENI) propagates: the engine retries it (isRetryableDelete).
-      await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteSubnetCommand({ SubnetId: id }))));
+    async delete(id, out, ctx) {
+      // DependencyViolation (a lingering ENI) propagates: the engine retries it (isRetryableDelete),
+      // and the message names an app's load balancer or tasks still in the subnet.
+      const action = act("delete", ctx.tags.key);
+      await namingLeftovers(ec2, out?.vpcId, ctx.tags, action, () => attempt(action, () => orGone(GONE, () => ec2.send(new DeleteSubnetCommand({ SubnetId: id })))));
     },
     diff(spec, out) {
       if (spec.vpcId !== out.vpcId) return { result: "replace", reason: "the VPC changed" };

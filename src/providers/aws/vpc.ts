@@ -1,5 +1,6 @@
 import { CreateVpcCommand, DeleteVpcCommand, DescribeVpcsCommand, type Vpc } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
+import { namingLeftovers } from "./app-leftovers.js";
 import { actions, attempt, firstOwned, orGone, tagFilters, tagSpecs, waitFor, type AwsKindEnv } from "./shared.js";
 
 /** Desired VPC: its address range. */
@@ -62,7 +63,9 @@ export function vpcKind(env: AwsKindEnv): ResourceKind<VpcSpec, VpcOut> {
       return { id: vpcId, out: { vpcId, cidr: spec.cidr } };
     },
     async delete(id, _out, ctx) {
-      await attempt(act("delete", ctx.tags.key), () => orGone(GONE, () => ec2.send(new DeleteVpcCommand({ VpcId: id }))));
+      // An app's security groups keep the VPC: DependencyViolation (retried by the engine) names them.
+      const action = act("delete", ctx.tags.key);
+      await namingLeftovers(ec2, id, ctx.tags, action, () => attempt(action, () => orGone(GONE, () => ec2.send(new DeleteVpcCommand({ VpcId: id })))));
     },
     diff(spec, out) {
       return spec.cidr === out.cidr ? { result: "same" } : { result: "replace", reason: `CIDR ${out.cidr} → ${spec.cidr}` };

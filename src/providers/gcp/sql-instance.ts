@@ -209,7 +209,8 @@ export function sqlInstanceKind(env: GcpKindEnv, opts: SqlInstanceOptions): Reso
       // private address do not exist yet, so it is waited for before anything uses it.
       if (out.state === "PENDING_CREATE") return { result: "update", reason: "still being created; waiting until it is RUNNABLE" };
       const drift = postureDrift(spec, out);
-      return drift ? { result: "update", reason: drift } : { result: "same" };
+      // A tier change restarts the instance (minutes without a database): asked for like a replace.
+      return drift ? { result: "update", reason: drift, ...(spec.tier !== out.tier ? { disruptive: true } : {}) } : { result: "same" };
     },
     async update(id, spec, out) {
       // Patched in place (never replaced): replacing a database would lose its data.

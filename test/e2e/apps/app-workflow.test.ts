@@ -51,6 +51,8 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  // The git daemon is the test's, on the stack's network: it goes first, or the network could not.
+  fixture?.stopGit();
   await runCli(["teardown", "--name", stack, "--yes"], env).catch(() => undefined);
   fixture?.cleanup();
   t?.cleanup();
@@ -150,5 +152,16 @@ describe("the app workflow on the real Waypoint (local provider)", () => {
     expect(docker("images", "-q", "waypoint.local/web").trim()).toBe("");
     expect(spawnSync("docker", ["volume", "inspect", "web-scratch"]).status).not.toBe(0);
     await expect(fetch(`${url}/cgi-bin/status`)).rejects.toThrow();
+  });
+
+  it("teardown of a stack with a deployed app removes the app too, then the network", async () => {
+    const up = await pilot(["up", "shop/web", "--json"]);
+    expect(up.code, up.stderr).toBe(0);
+    fixture.stopGit(); // the test's git daemon, also on the stack's network
+    const down = await pilot(["teardown", "--yes", "--json"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(docker("ps", "-aq", "--filter", `label=pilot.stack=${stack}`).trim()).toBe("");
+    expect(spawnSync("docker", ["network", "inspect", name("net")]).status).not.toBe(0);
+    expect(docker("images", "-q", "waypoint.local/web").trim()).toBe("");
   });
 });

@@ -65,7 +65,11 @@ describe("pilot up-server --db-instance-class (aws, moto)", () => {
     const dry = await h.cli.up("class-change", ["--db-instance-class", "db.t4g.small", "--dry-run", "--json"]);
     expect(dry.code, dry.stderr).toBe(0);
     const planned = (dry.json.plan as { key: string; action: string }[]).filter((c) => c.action !== "keep");
-    expect(planned).toEqual([expect.objectContaining({ key: "db", action: "update", reason: "class db.t4g.micro → db.t4g.small" })]);
+    expect(planned).toEqual([expect.objectContaining({ key: "db", action: "update", reason: "class db.t4g.micro → db.t4g.small", disruptive: true })]);
+    // The database is down while its class changes: asked for, so without --yes and a terminal nothing happens.
+    const unasked = await h.cli.up("class-change", ["--db-instance-class", "db.t4g.small", "--json"]);
+    expect(unasked.code, unasked.stderr).toBe(2);
+    expect((h.cli.state("class-change").resources.db.out as { instanceClass: string }).instanceClass).toBe("db.t4g.micro");
 
     const r = await h.cli.up("class-change", ["--db-instance-class", "db.t4g.small", "--yes", "--json"]);
     expect(r.code, r.stderr).toBe(0);

@@ -52,6 +52,9 @@ describe("waypoint.hcl per target", () => {
     expect(one(one(build.registry).use["aws-ecr"])).toEqual({ region: "eu-west-1", repository: "pilot-default/shop/web", tag: "latest" });
     expect(one(one(app.deploy).use["aws-ecs"])).toEqual({
       region: "eu-west-1",
+      cluster: "pilot-default",
+      execution_role_name: "pilot-default.web",
+      log_group: "/pilot/default/apps",
       cpu: 256,
       memory: 512,
       service_port: 8080,

@@ -13,6 +13,7 @@ import { fingerprintOfLine } from "../../../../src/bootstrap/ssh/host-key.js";
 import type { AwsClients } from "../../../../src/providers/aws/clients.js";
 import { CONSOLE_GRACE_MS, consoleHostKey, hostKeyFromConsole } from "../../../../src/providers/aws/host-keys.js";
 import { createAwsProvider } from "../../../../src/providers/aws/provider.js";
+import { kindEnv } from "./kind-env.js";
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
@@ -52,11 +53,7 @@ describe("hostKeyFromConsole", () => {
 
 describe("consoleHostKey", () => {
   const region = "us-east-1";
-  function env(start: number) {
-    let t = start;
-    const clients: AwsClients = { ec2: new EC2Client({ region }), iam: new IAMClient({ region }), rds: new RDSClient({ region }), sts: new STSClient({ region }) };
-    return { clients, region, pollScale: 0, now: () => (t += 10_000) };
-  }
+  const env = (start: number) => kindEnv({ region, start, step: 10_000 });
   const launchedAt = Date.parse("2025-06-01T12:00:00Z");
   const b64 = (s: string) => Buffer.from(s).toString("base64");
 

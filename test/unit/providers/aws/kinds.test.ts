@@ -133,7 +133,7 @@ describe("just created, not visible yet: a not-found right after the create is r
     ec2Mock.on(AuthorizeSecurityGroupIngressCommand).rejectsOnce(ec2Error("InvalidGroup.NotFound", "The security group 'sg-1' does not exist")).resolves({});
     const spec = { vpcId: "vpc-1", name: "pilot-t-sg", description: "d", ingress: [{ port: 22, cidrs: ["203.0.113.4/32"] }] };
     const res = await securityGroupKind(env()).create(spec, ctx("sg-server"));
-    expect(res).toEqual({ id: "sg-1", out: { groupId: "sg-1", vpcId: "vpc-1", ingress: ["tcp:22:cidr:203.0.113.4/32"] } });
+    expect(res).toEqual({ id: "sg-1", out: { groupId: "sg-1", vpcId: "vpc-1", ingress: ["tcp:22:cidr:203.0.113.4/32"], egress: ["-1:all:cidr:0.0.0.0/0"] } });
     expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(2);
   });
 

@@ -135,12 +135,15 @@ describe("names and helpers", () => {
     ["m6gd.xlarge", "arm64"],
     ["g4dn.xlarge", "x86_64"],
     ["m7i.large", "x86_64"],
+    // The first Graviton generation has no "g" in its name.
+    ["a1.large", "arm64"],
+    ["a1.metal", "arm64"],
   ])("%s runs %s images", (type, arch) => {
     expect(architectureOf(type)).toBe(arch);
   });
 
   it("keeps the server policy free of wildcard actions and scoped to the region", () => {
-    const doc = JSON.parse(serverPolicy("eu-west-1")) as { Statement: { Action: string[]; Resource: string | string[] }[] };
+    const doc = JSON.parse(serverPolicy({ region: "eu-west-1", stack: "s", stackId: "l", vpcId: "vpc-1" })) as { Statement: { Action: string[]; Resource: string | string[] }[] };
     for (const s of doc.Statement) {
       for (const a of s.Action) expect(a).not.toMatch(/^\*$|:\*$/);
     }

@@ -15,26 +15,18 @@ import {
   RunInstancesCommand,
   type Instance,
 } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { RDSClient } from "@aws-sdk/client-rds";
-import { STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CreateContext } from "../../../../src/engine/types.js";
-import type { AwsClients } from "../../../../src/providers/aws/clients.js";
 import { instanceKind, type InstanceSpec } from "../../../../src/providers/aws/instance.js";
 import { routeTableKind } from "../../../../src/providers/aws/route-table.js";
+import { kindEnv } from "./kind-env.js";
 
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
 
 const region = "us-east-1";
-function env() {
-  let t = 0;
-  const clients: AwsClients = { ec2: new EC2Client({ region }), iam: new IAMClient({ region }), rds: new RDSClient({ region }), sts: new STSClient({ region }) };
-  // No sleeping; the clock moves 1s per look, so bounded waits end.
-  return { clients, region, pollScale: 0, now: () => (t += 1_000) };
-}
+const env = () => kindEnv({ region });
 
 /** A CreateContext as the engine gives one for a retried write-ahead record, recording what the kind did with it. */
 function retriedCtx(key: string, request?: Record<string, string>) {

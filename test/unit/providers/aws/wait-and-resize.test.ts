@@ -275,9 +275,9 @@ describe("database: a broken status is drift that says what to do", () => {
 describe("database: a changed instance class is modified in place, never replaced (a replace deletes the data)", () => {
   const available = (cls: string): DbInstanceOut => ({ ...dbOut("available"), instanceClass: cls, endpoint: "h", port: 5432 });
 
-  it("diff: an update naming the old and new class, not a replace", () => {
+  it("diff: an update naming the old and new class, not a replace, asked for (the database is down while it changes)", () => {
     const d = dbInstanceKind(env(), { skipFinalSnapshot: true }).diff!({ ...dbSpec, instanceClass: "db.t4g.small" }, available("db.t4g.micro"));
-    expect(d).toMatchObject({ result: "update", reason: "class db.t4g.micro → db.t4g.small" });
+    expect(d).toEqual({ result: "update", reason: "class db.t4g.micro → db.t4g.small", disruptive: true });
   });
 
   it("update(): ModifyDBInstance on the same database, applied immediately, then waits until available", async () => {

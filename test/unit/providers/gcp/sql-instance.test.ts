@@ -33,8 +33,8 @@ describe("Cloud SQL instance diff", () => {
     expect(kind.diff!(spec, out)).toEqual({ result: "same" });
   });
 
-  it("a changed tier (--db-instance-class) is patched in place, never replaced", () => {
-    expect(kind.diff!({ ...spec, tier: "db-custom-2-7680" }, out)).toEqual({ result: "update", reason: "tier db-g1-small → db-custom-2-7680" });
+  it("a changed tier (--db-instance-class) is patched in place, never replaced, and asked for (it restarts the instance)", () => {
+    expect(kind.diff!({ ...spec, tier: "db-custom-2-7680" }, out)).toEqual({ result: "update", reason: "tier db-g1-small → db-custom-2-7680", disruptive: true });
   });
 
   it.each([

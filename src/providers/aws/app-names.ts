@@ -1,0 +1,41 @@
+/**
+ * Names of what an ECS app of a stack is made of. The waypoint.hcl Pilot
+ * writes (src/apps/hcl.ts) gives them to Waypoint's aws-ecs plugin, and the
+ * server role's policy (server-policy.ts) grants the runner exactly these, so
+ * both read them from here. Stack names hold only [a-z0-9-]: a "." or "/"
+ * after the stack name means no stack's pattern matches another stack's names
+ * ("pilot-a.*" never matches "pilot-ab.web").
+ */
+
+/** The stack's ECS cluster (the plugin's default, "waypoint", would be shared by every stack in the region). */
+export function ecsClusterName(stack: string): string {
+  return `pilot-${stack}`;
+}
+
+/** An app's task execution role; the plugin's default "ecr-<app>" names no stack, so no policy could scope it. */
+export function appExecutionRoleName(stack: string, app: string): string {
+  return `pilot-${stack}.${app}`;
+}
+
+/** IAM resource pattern of every app execution role of the stack. */
+export function appExecutionRolePattern(stack: string): string {
+  return `pilot-${stack}.*`;
+}
+
+/** The stack's log group for its apps' containers (the plugin's default "waypoint-logs" is shared). */
+export function appLogGroupName(stack: string): string {
+  return `/pilot/${stack}/apps`;
+}
+
+/** Prefix of the stack's ECR repositories (src/apps/ecr.ts names them "pilot-<stack>/<project>/<app>"). */
+export function ecrRepositoryPrefix(stack: string): string {
+  return `pilot-${stack}/`;
+}
+
+/**
+ * The aws-ecs plugin names each app's load balancer "waypoint-ecs-<app>" and
+ * offers no setting for it, so the load balancer pattern cannot name the stack;
+ * the plugin's own `waypoint_managed` tag narrows it instead.
+ */
+export const PLUGIN_LB_PREFIX = "waypoint-ecs-";
+export const PLUGIN_LB_TAG = "waypoint_managed";
