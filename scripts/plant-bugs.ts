@@ -76,8 +76,8 @@ const PLANTS: Plant[] = [
     edits: [
       {
         file: "src/providers/aws/db-instance.ts",
-        find: 'if (reasons.length > 0) return { result: "update", reason: reasons.join("; ") };',
-        replace: 'if (reasons.length > 0) return { result: "replace", reason: reasons.join("; ") };',
+        find: 'if (reasons.length > 0) return { result: "update", reason: reasons.join("; "),',
+        replace: 'if (reasons.length > 0) return { result: "replace", reason: reasons.join("; "),',
       },
     ],
     project: "unit",
@@ -89,8 +89,8 @@ const PLANTS: Plant[] = [
     edits: [
       {
         file: "src/providers/gcp/sql-instance.ts",
-        find: 'return drift ? { result: "update", reason: drift } : { result: "same" };',
-        replace: 'return drift ? { result: "replace", reason: drift } : { result: "same" };',
+        find: 'return drift ? { result: "update", reason: drift,',
+        replace: 'return drift ? { result: "replace", reason: drift,',
       },
     ],
     project: "unit",
