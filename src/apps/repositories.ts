@@ -36,7 +36,7 @@ export async function deleteRepository(repo: AppRepositoryState, opts: DeleteRep
     }
     return;
   }
-  const { createArtifactRegistryClient, deleteArtifactRepository } = await import("./artifact-registry.js");
+  const { createArtifactRegistryClient, deleteArtifactRepository } = await import("../providers/gcp/artifact-registry.js");
   const project = repo.id.split("/")[1]!;
   await deleteArtifactRepository(
     { client: createArtifactRegistryClient(opts.env), project, region: repo.region, pollScale: opts.pollScale, progress: opts.progress },

@@ -91,7 +91,7 @@ export async function planTarget(ctx: CommandContext, provider: Provider<any>, s
     const { ecrRepositoryName } = await import("../apps/ecr.js");
     return ecsPlan(ctx, provider, state, project, app, () => ecrRepositoryName(ctx.stack, project, app));
   }
-  const { artifactImage, artifactRepositoryId } = await import("../apps/artifact-registry.js");
+  const { artifactImage, artifactRepositoryId } = await import("../providers/gcp/artifact-registry.js");
   const repositoryId = artifactRepositoryId(ctx.stack);
   return cloudRunPlan(ctx, provider, state, app, { repositoryId, image: (p, r, a) => artifactImage(p, r, repositoryId, a) });
 }
@@ -115,7 +115,7 @@ export async function ensureRepository(ctx: CommandContext, state: StackState, p
       ecr.destroy();
     }
   }
-  const { createArtifactRegistryClient, ensureArtifactRepository } = await import("../apps/artifact-registry.js");
+  const { createArtifactRegistryClient, ensureArtifactRepository } = await import("../providers/gcp/artifact-registry.js");
   const [, gcpProject, , region, , repositoryId] = repo.id.split("/");
   progress(`creating Artifact Registry repository ${repositoryId}`);
   const r = await ensureArtifactRepository(

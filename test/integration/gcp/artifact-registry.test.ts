@@ -13,7 +13,7 @@ import {
   deleteArtifactRepository,
   ensureArtifactRepository,
   type ArtifactRegistryEnv,
-} from "../../../src/apps/artifact-registry.js";
+} from "../../../src/providers/gcp/artifact-registry.js";
 import { deleteAppRepositories } from "../../../src/apps/repositories.js";
 import { startFakeGcp, type FakeGcp } from "../../fakes/gcp/index.js";
 import { LINEAGE, stackState } from "../../support/app-stacks.js";

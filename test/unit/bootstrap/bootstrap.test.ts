@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { bootstrapServer, RecordingExecutor, type BootstrapOptions } from "../../../src/bootstrap/index.js";
+import { bootstrapServer, certificateNames, RecordingExecutor, stepContext, type BootstrapOptions } from "../../../src/bootstrap/index.js";
+import { runnerConfigHash, serverConfigHash } from "../../../src/bootstrap/steps/index.js";
+import { ensureStackTls } from "../../../src/tls/index.js";
 import { PilotError } from "../../../src/errors.js";
 
 let dir: string;
@@ -30,6 +32,13 @@ function opts(exec: RecordingExecutor, over: Partial<BootstrapOptions> = {}): Bo
   };
 }
 
+/** The stack's TLS material for these options, and the config hashes the server's containers would carry. */
+async function desired(o: BootstrapOptions) {
+  const tls = await ensureStackTls(o.tlsDir, certificateNames(o));
+  const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
+  return { tls, serverHash: serverConfigHash(ctx), runnerHash: runnerConfigHash(ctx) };
+}
+
 describe("bootstrapServer orchestration (recording executor)", () => {
   it("saves the token at once and never passes it in argv", async () => {
     const exec = new RecordingExecutor([
@@ -37,18 +46,14 @@ describe("bootstrapServer orchestration (recording executor)", () => {
     ]);
     // Make content/label checks pass by answering them as the server would.
     const o = opts(exec);
-    const { stepContext, certificateNames } = await import("../../../src/bootstrap/index.js");
-    const { ensureStackTls } = await import("../../../src/tls/index.js");
-    const tls = await ensureStackTls(o.tlsDir, certificateNames(o));
-    const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
-    const { serverConfigHash, runnerConfigHash } = await import("../../../src/bootstrap/steps/index.js");
+    const { tls, serverHash, runnerHash } = await desired(o);
     exec.respond(
       { match: "cat /etc/pilot/tls/ca.pem", result: { stdout: tls.caPem } },
       { match: "cat /etc/pilot/tls/server.pem", result: { stdout: tls.certPem } },
       { match: "cat /etc/pilot/tls/server-key.pem", result: { stdout: tls.keyPem } },
       { match: "cat /etc/pilot/ca/ca.pem", result: { stdout: tls.caPem } },
-      { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
-      { match: "' waypoint-runner", result: { stdout: `true ${runnerConfigHash(ctx)}` } },
+      { match: "' waypoint-server", result: { stdout: `true ${serverHash}` } },
+      { match: "' waypoint-runner", result: { stdout: `true ${runnerHash}` } },
     );
     const res = await bootstrapServer(o);
     expect(o.saved).toEqual(["tok-fresh"]);
@@ -64,18 +69,14 @@ describe("bootstrapServer orchestration (recording executor)", () => {
   it("a runner to (re)create gets a freshly minted login token without expiry, on stdin only", async () => {
     const exec = new RecordingExecutor([{ match: "user token", result: { stdout: "login-tok-42\n" } }]);
     const o = opts(exec, { token: "tok-known" });
-    const { stepContext, certificateNames } = await import("../../../src/bootstrap/index.js");
-    const { ensureStackTls } = await import("../../../src/tls/index.js");
-    const tls = await ensureStackTls(o.tlsDir, certificateNames(o));
-    const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
-    const { serverConfigHash, runnerConfigHash } = await import("../../../src/bootstrap/steps/index.js");
+    const { tls, serverHash, runnerHash } = await desired(o);
     exec.respond(
       { match: "' waypoint-runner", result: { code: 1 }, times: 1 }, // missing: to be created
-      { match: "' waypoint-runner", result: { stdout: `true ${runnerConfigHash(ctx)}` } }, // after the re-create
+      { match: "' waypoint-runner", result: { stdout: `true ${runnerHash}` } }, // after the re-create
       { match: /cat \S+\/ca\.pem$/, result: { stdout: tls.caPem } },
       { match: "cat /etc/pilot/tls/server.pem", result: { stdout: tls.certPem } },
       { match: "cat /etc/pilot/tls/server-key.pem", result: { stdout: tls.keyPem } },
-      { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
+      { match: "' waypoint-server", result: { stdout: `true ${serverHash}` } },
     );
     const res = await bootstrapServer(o);
     expect(res.applied).toContain("runner");
@@ -92,17 +93,13 @@ describe("bootstrapServer orchestration (recording executor)", () => {
     ]);
     const o = opts(exec, { target: "local" });
     // Pretend every earlier step is done.
-    const { stepContext, certificateNames } = await import("../../../src/bootstrap/index.js");
-    const { ensureStackTls } = await import("../../../src/tls/index.js");
-    const tls = await ensureStackTls(o.tlsDir, certificateNames(o));
-    const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
-    const { serverConfigHash } = await import("../../../src/bootstrap/steps/index.js");
+    const { tls, serverHash } = await desired(o);
     exec.respond(
       { match: /^cat .*tls\/ca\.pem$/, result: { stdout: tls.caPem } },
       { match: /^cat .*tls\/server\.pem$/, result: { stdout: tls.certPem } },
       { match: /^cat .*tls\/server-key\.pem$/, result: { stdout: tls.keyPem } },
       { match: /^cat .*ca\/ca\.pem$/, result: { stdout: tls.caPem } },
-      { match: "' waypoint-server", result: { stdout: `true ${serverConfigHash(ctx)}` } },
+      { match: "' waypoint-server", result: { stdout: `true ${serverHash}` } },
     );
     const err = await bootstrapServer(o).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PilotError);

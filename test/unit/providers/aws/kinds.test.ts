@@ -43,11 +43,9 @@ import {
   DescribeDBSubnetGroupsCommand,
   RDSClient,
 } from "@aws-sdk/client-rds";
-import { STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { PilotError } from "../../../../src/errors.js";
-import type { AwsClients } from "../../../../src/providers/aws/clients.js";
 import { dbInstanceKind } from "../../../../src/providers/aws/db-instance.js";
 import { dbSubnetGroupKind } from "../../../../src/providers/aws/db-subnet-group.js";
 import { elasticIpKind } from "../../../../src/providers/aws/elastic-ip.js";
@@ -61,6 +59,7 @@ import { securityGroupKind } from "../../../../src/providers/aws/security-group.
 import { stackTagList } from "../../../../src/providers/aws/shared.js";
 import { vpcKind } from "../../../../src/providers/aws/vpc.js";
 import { Secret } from "../../../../src/secret.js";
+import { kindEnv } from "./kind-env.js";
 
 const ours = { stack: "t", stackId: "11111111-2222-3333-4444-555555555555", key: "node" };
 const theirs = { stack: "t", stackId: "99999999-8888-7777-6666-555555555555", key: "node" };
@@ -82,16 +81,7 @@ afterEach(() => {
 
 const region = "us-east-1";
 /** pollScale 0: no sleeping; the clock moves a second per read, so every bounded retry ends. */
-function env() {
-  let t = 0;
-  const clients: AwsClients = {
-    ec2: new EC2Client({ region }),
-    iam: new IAMClient({ region }),
-    rds: new RDSClient({ region }),
-    sts: new STSClient({ region }),
-  };
-  return { clients, region, pollScale: 0, now: () => (t += 1_000) };
-}
+const env = () => kindEnv({ region });
 
 describe("just created, not visible yet: a not-found right after the create is retried", () => {
   it("instance: DescribeInstances answering InvalidInstanceID.NotFound after RunInstances is not 'terminated'", async () => {

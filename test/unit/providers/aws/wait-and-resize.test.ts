@@ -13,16 +13,14 @@ import {
   RunInstancesCommand,
   type Instance,
 } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
 import { CreateDBInstanceCommand, DeleteDBInstanceCommand, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient, StartDBInstanceCommand, type DBInstance } from "@aws-sdk/client-rds";
-import { STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { PilotError } from "../../../../src/errors.js";
-import type { AwsClients } from "../../../../src/providers/aws/clients.js";
 import { BROKEN_DB_STATUSES, dbInstanceKind, type DbInstanceOut, type DbInstanceSpec } from "../../../../src/providers/aws/db-instance.js";
 import { instanceKind, type InstanceOut, type InstanceSpec } from "../../../../src/providers/aws/instance.js";
 import { Secret } from "../../../../src/secret.js";
+import { kindEnv } from "./kind-env.js";
 
 const ec2Mock = mockClient(EC2Client);
 const rdsMock = mockClient(RDSClient);
@@ -33,16 +31,7 @@ afterEach(() => {
 
 const region = "us-east-1";
 /** pollScale 0: no sleeping; the clock moves a second per read, so every bounded wait ends. */
-function env() {
-  let t = 0;
-  const clients: AwsClients = {
-    ec2: new EC2Client({ region }),
-    iam: new IAMClient({ region }),
-    rds: new RDSClient({ region }),
-    sts: new STSClient({ region }),
-  };
-  return { clients, region, pollScale: 0, now: () => (t += 1_000) };
-}
+const env = () => kindEnv({ region });
 
 /** The order in which the mocked clients received their commands, by command name. */
 function callOrder(mock: typeof ec2Mock | typeof rdsMock): string[] {

@@ -12,13 +12,13 @@
  */
 import { GoogleAuth } from "google-auth-library";
 import { artifactregistry_v1 } from "googleapis/build/src/apis/artifactregistry/v1.js";
-import { PilotError } from "../errors.js";
-import type { StackTags } from "../engine/types.js";
-import { CLOUD_PLATFORM_SCOPE, RETRY } from "../providers/gcp/clients.js";
-import { allLoopback, gcpEndpoints } from "../providers/gcp/endpoints.js";
-import { isAlreadyExists, isNotFound } from "../providers/gcp/errors.js";
-import { hasStackLabels, stackLabels, waitFor, type LongRunningOperation } from "../providers/gcp/shared.js";
-import { attempt, createOrAdopt, describeAction, type PollEnv } from "../providers/scaffold.js";
+import { PilotError } from "../../errors.js";
+import type { StackTags } from "../../engine/types.js";
+import { CLOUD_PLATFORM_SCOPE, RETRY } from "./clients.js";
+import { allLoopback, gcpEndpoints } from "./endpoints.js";
+import { isAlreadyExists, isNotFound } from "./errors.js";
+import { hasStackLabels, stackLabels, waitFor, type LongRunningOperation } from "./shared.js";
+import { attempt, createOrAdopt, describeAction, type PollEnv } from "../scaffold.js";
 
 export const ARTIFACT_REPOSITORY_TYPE = "gcp.artifactregistry.repository";
 
