@@ -58,6 +58,8 @@ export interface AppHclInput {
   builder: AppBuilder;
   port: number;
   withDb: boolean;
+  /** Open the app to everyone (`pilot new app --public`); default: not (cloud-run only so far). */
+  public?: boolean;
   deploy: DeploySpec;
 }
 
@@ -155,6 +157,14 @@ function deployUse(input: AppHclInput): HclItem {
     attr("project", d.project),
     attr("location", d.region),
     attr("port", input.port),
+    // Waypoint 0.11.4 reads this field but never acts on it: its releaser makes every service public
+    // (builtin/google/cloudrun/releaser.go, setNoAuthPolicy). The file says what Pilot asks for; the README says what happens.
+    comment(
+      input.public
+        ? "Public, as `pilot new app --public` asked: anyone may call it (allUsers as invoker)."
+        : "Not public unless `pilot new app --public` (the plugin's default is public). Note: Waypoint\n0.11.4's release step still grants allUsers the invoker role; see Pilot's README, Cloud Run.",
+    ),
+    attr("unauthenticated", input.public === true),
     comment("The stack's Serverless VPC Access connector: the way to the private database."),
     block("vpc_access", [], [attr("connector", d.connector), attr("egress", "private-ranges-only")]),
   ]);

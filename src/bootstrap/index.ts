@@ -9,9 +9,9 @@ import { PilotError } from "../errors.js";
 import { ensureStackTls } from "../tls/index.js";
 import { runStep, runChecks, type RunStepOptions } from "./step-runner.js";
 import {
-  DEFAULT_NAMES, waitForRunner, createNetwork, createVolumes, installDocker, parseBootstrapToken, setRunnerProfile,
-  startRunner, startServer, takeBootstrapToken, uploadTls, waitForPackageManager, waitForServer, waypointWithToken,
-  type BootstrapNames, type StepContext,
+  DEFAULT_NAMES, waitForRunner, createNetwork, createVolumes, hasRegistryAuth, installDocker, parseBootstrapToken, setRunnerProfile,
+  startRunner, startServer, takeBootstrapToken, uploadRegistryAuth, uploadTls, waitForPackageManager, waitForServer, waypointWithToken,
+  type BootstrapNames, type RegistryAuth, type StepContext,
 } from "./steps/index.js";
 import type { Executor, Step } from "./types.js";
 
@@ -26,7 +26,7 @@ export {
 export { serverHealth, type HealthOptions } from "./health.js";
 export { writeWaypointContext, waypointConfigDir, type WaypointContextOptions } from "./waypoint-context.js";
 export { runStep, stepKey, type StepOutcome } from "./step-runner.js";
-export { DEFAULT_NAMES, type BootstrapNames } from "./steps/index.js";
+export { DEFAULT_NAMES, type BootstrapNames, type RegistryAuth } from "./steps/index.js";
 
 export const DEFAULT_WAYPOINT_IMAGE = "hashicorp/waypoint:0.11.4";
 
@@ -60,6 +60,8 @@ export interface BootstrapOptions {
   ports?: { grpc?: number; http?: number; bindHost?: string };
   /** Root-only folder on the target for TLS material; default /etc/pilot (vm), `$stackDir/server` (local). */
   remoteDir?: string;
+  /** Registries the runner pushes to with the VM's own identity (the provider's runnerRegistryAuth); none by default. */
+  registryAuth?: RegistryAuth;
   /** Test hook: how polls wait. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -90,6 +92,7 @@ export function stepContext(o: BootstrapOptions, tls: StepContext["tls"]): StepC
     runnerImage: o.runnerImage ?? o.waypointImage,
     odrImage: o.odrImage ?? defaultOdrImage(o.waypointImage),
     tls,
+    ...(o.registryAuth && o.registryAuth.hosts.length > 0 ? { registryAuth: o.registryAuth } : {}),
   };
 }
 
@@ -171,6 +174,8 @@ export async function bootstrapServer(o: BootstrapOptions): Promise<{ applied: s
   }
 
   const t = token ?? NO_TOKEN;
+  // Before the runner: its config hash covers these files, and it mounts them.
+  if (hasRegistryAuth(ctx)) await run(uploadRegistryAuth(ctx));
   await run(startRunner(ctx, ""), {
     // A login token is minted only when the runner container must be (re)created.
     prepareApply: async () => startRunner(ctx, await mintRunnerToken(o.exec, ctx, t)).apply,
@@ -186,6 +191,7 @@ export async function isBootstrapped(o: BootstrapOptions): Promise<boolean> {
   const ctx = stepContext(o, { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
   if (!o.token) return false;
   const steps = [createNetwork(ctx), createVolumes(ctx), uploadTls(ctx), startServer(ctx), takeBootstrapToken(ctx, o.token),
+    ...(hasRegistryAuth(ctx) ? [uploadRegistryAuth(ctx)] : []),
     startRunner(ctx, ""), waitForRunner(ctx, o.token), setRunnerProfile(ctx, o.token)];
   for (const s of steps) if (!(await runChecks(o.exec, s)).done) return false;
   return true;

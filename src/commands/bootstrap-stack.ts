@@ -197,6 +197,7 @@ export async function bootstrapStack(
       serverAddresses: [access.publicAddress],
       tlsDir,
       waypointImage: String(settings.waypointImage ?? b.DEFAULT_WAYPOINT_IMAGE),
+      registryAuth: provider.runnerRegistryAuth?.(settings),
       token: state.secrets.waypointToken,
       saveToken: async (token) => {
         ctx.ui.addSecrets([token]);

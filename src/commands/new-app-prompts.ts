@@ -14,6 +14,8 @@ export interface AppAnswers {
   builder: AppBuilder;
   port: number;
   withDb: boolean;
+  /** Anyone may call it (cloud-run only; false for targets that cannot be public). */
+  public: boolean;
 }
 
 /** What the flags already settled (undefined = ask), and the choices that fit this stack. */
@@ -21,6 +23,8 @@ export interface AskOptions {
   given: Partial<AppAnswers>;
   targets: readonly AppTarget[];
   stack: string;
+  /** Targets that can be made public: only they get the question. */
+  publicTargets: readonly AppTarget[];
 }
 
 const TARGET_LABELS: Record<AppTarget, string> = {
@@ -75,6 +79,10 @@ export async function askAppAnswers(opts: AskOptions): Promise<AppAnswers> {
     g.port ??
     checkPort(done(await p.text({ ...io, message: "Port it listens on", placeholder: "3000", defaultValue: "3000", validate: validator((v) => checkPort(v || "3000")) })));
   const withDb = g.withDb ?? done(await p.confirm({ ...io, message: "Give it the stack's database (DATABASE_URL)?", initialValue: true }));
+  // Private unless asked: the question only where the target can be public, and "no" preselected.
+  const isPublic =
+    g.public ??
+    (opts.publicTargets.includes(target) ? done(await p.confirm({ ...io, message: "Let anyone on the internet call it (public)?", initialValue: false })) : false);
   p.outro("Writing waypoint.hcl", io);
-  return { project: project.trim(), app: app.trim(), target, builder, port, withDb };
+  return { project: project.trim(), app: app.trim(), target, builder, port, withDb, public: isPublic };
 }

@@ -9,7 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../atomic-write.js";
 import { PilotError, UsageError } from "../errors.js";
-import { appKey, checkAppName, checkBuilder, checkPort, checkTarget, defaultTarget, TARGETS_BY_PROVIDER } from "../apps/names.js";
+import { appKey, checkAppName, checkBuilder, checkPort, checkTarget, defaultTarget, TARGETS_BY_PROVIDER, type AppTarget } from "../apps/names.js";
 import { renderAppHcl } from "../apps/hcl.js";
 import type { AppState } from "../state/schema.js";
 import { buildContext, type CommandContext } from "./context.js";
@@ -29,6 +29,7 @@ const args = {
   port: { type: "string", description: "The port the app listens on in its container", valueHint: "PORT" },
   dir: { type: "string", description: "Folder to write waypoint.hcl into (default: the current folder)", valueHint: "DIR" },
   "with-db": { type: "boolean", description: "Give the app the stack's DATABASE_URL (set on the server by `pilot up`, never in the file)" },
+  public: { type: "boolean", description: "Let anyone on the internet call the app (cloud-run only); default: private" },
   force: { type: "boolean", description: "Replace an existing waypoint.hcl" },
 } as const;
 
@@ -54,13 +55,32 @@ function listFlags(names: readonly string[]): string {
 /** The flags' answers, checked; undefined where a flag was not given. */
 function givenAnswers(a: NewAppArgs, rawArgs: string[]): Partial<AppAnswers> {
   const saidWithDb = rawArgs.some((r) => /^--(no-)?with-db(=|$)/.test(r));
+  const saidPublic = rawArgs.some((r) => /^--(no-)?public(=|$)/.test(r));
   return {
     project: a.project !== undefined ? checkAppName("project", a.project) : undefined,
     app: a.app !== undefined ? checkAppName("app", a.app) : undefined,
     builder: a.builder !== undefined ? checkBuilder(a.builder) : undefined,
     port: a.port !== undefined ? checkPort(a.port) : undefined,
     withDb: saidWithDb ? Boolean(a["with-db"]) : undefined,
+    public: saidPublic ? Boolean(a.public) : undefined,
   };
+}
+
+/** Targets whose waypoint.hcl can open the app to everyone. */
+const PUBLIC_TARGETS: readonly AppTarget[] = ["cloud-run"];
+
+/**
+ * `--public` only where Pilot knows how to open an app (and keeps it closed
+ * otherwise): Cloud Run. A docker app's port is the server host's business,
+ * and an ECS app's reach is the stack's (its allowed CIDRs); neither takes it yet.
+ */
+function refusePublic(target: AppTarget, isPublic: boolean | undefined): void {
+  if (isPublic && !PUBLIC_TARGETS.includes(target)) {
+    throw new UsageError(
+      `--public is not supported for the ${target} target: only ${PUBLIC_TARGETS.join(", ")} apps can be made public so far; nothing was written.`,
+      "Leave out --public.",
+    );
+  }
 }
 
 /** The folder to write into: it must exist (a mistyped path is not created). */
@@ -94,14 +114,19 @@ export async function newApp(a: NewAppArgs, rawArgs: string[]): Promise<void> {
     const { state, provider } = await loadStack(ctx);
     try {
       if (a.target !== undefined) given.target = checkTarget(state.provider, a.target);
+      // Before any question, where the target is already known (a flag, or the only one this provider has).
+      const targets = TARGETS_BY_PROVIDER[state.provider];
+      const knownTarget = given.target ?? (ctx.interactive && missingFlags.length > 0 && targets.length > 1 ? undefined : defaultTarget(state.provider));
+      if (knownTarget) refusePublic(knownTarget, given.public);
       let answers: AppAnswers;
       // Questions only when a required flag is missing: a full set of flags runs as it would in a script.
       if (ctx.interactive && missingFlags.length > 0) {
         const { askAppAnswers } = await import("./new-app-prompts.js");
-        answers = await askAppAnswers({ given, targets: TARGETS_BY_PROVIDER[state.provider], stack: ctx.stack });
+        answers = await askAppAnswers({ given, targets, stack: ctx.stack, publicTargets: PUBLIC_TARGETS });
       } else {
-        answers = { project: given.project!, app: given.app!, port: given.port!, target: given.target ?? defaultTarget(state.provider), builder: given.builder ?? "docker", withDb: given.withDb ?? false };
+        answers = { project: given.project!, app: given.app!, port: given.port!, target: given.target ?? defaultTarget(state.provider), builder: given.builder ?? "docker", withDb: given.withDb ?? false, public: given.public ?? false };
       }
+      refusePublic(answers.target, answers.public);
       await writeApp(ctx, provider, answers, dir, file, a.force);
     } finally {
       provider.close?.();
@@ -122,8 +147,10 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
     const { repository, created } = await ensureRepository(ctx, state, plan, answers.project, answers.app);
     const text = renderAppHcl({ stack: ctx.stack, provider: state.provider, serverAddress: plan.serverAddress, ...answers, deploy: plan.deploy });
     // Recorded first: a repository just made is in state even if the write below fails, so teardown finds it.
+    // Whether it is public is the file's to say (state records no such field).
+    const { public: _public, ...recorded } = answers;
     const record: AppState = {
-      ...answers,
+      ...recorded,
       dir,
       ...(repository ? { repository } : {}),
       createdAt: state.apps?.[key]?.createdAt ?? new Date().toISOString(),
@@ -136,7 +163,7 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
     const warnings = plan.deploy.target === "docker" && state.provider === "local" ? await loopbackWarnings(ctx, plan.deploy.network) : [];
     for (const w of warnings) ctx.ui.warn(w);
     ctx.ui.result(
-      { ok: true, app: key, file, target: answers.target, builder: answers.builder, port: answers.port, withDb: answers.withDb, repository: repository ?? null, warnings },
+      { ok: true, app: key, file, target: answers.target, builder: answers.builder, port: answers.port, withDb: answers.withDb, public: answers.public, repository: repository ?? null, warnings },
       [
         `Wrote ${file} for ${key} (target ${answers.target}, builder ${answers.builder}, port ${answers.port}).`,
         ...(repository ? [`Images go to ${repository.image} (${created ? "repository created" : "existing repository of this stack adopted"}).`] : []),

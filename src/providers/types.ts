@@ -1,3 +1,4 @@
+import type { RegistryAuth } from "../bootstrap/steps/registry-credentials.js";
 import type { EmitFn, ResourceKind, StackNode, TaggedResource } from "../engine/types.js";
 import type { StateStore } from "../state/store.js";
 import type { ProviderName, StackState } from "../state/schema.js";
@@ -75,6 +76,12 @@ export interface Provider<Settings extends Record<string, unknown> = Record<stri
   publishedHostKey?(state: StackState, progress: (message: string) => void): Promise<string | undefined>;
   /** The database's connection details; undefined until it exists. */
   databaseInfo(state: StackState): DatabaseInfo | undefined;
+  /**
+   * Image registries the server's runner pushes app images to with the VM's
+   * own cloud identity, through the credential helper bootstrap gives it
+   * (GCP: the region's Artifact Registry host). Optional: none.
+   */
+  runnerRegistryAuth?(settings: Settings): RegistryAuth | undefined;
   /** Errors worth retrying while deleting (dependency still attached, resource busy). */
   isRetryableDelete(err: unknown): boolean;
   /**

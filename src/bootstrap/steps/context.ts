@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Command } from "../types.js";
+import type { RegistryAuth } from "./registry-credentials.js";
 
 /** Names of everything bootstrap creates on the Docker engine; overridable so tests can run side by side. */
 export interface BootstrapNames {
@@ -60,6 +61,8 @@ export interface StepContext {
   /** Image the on-demand runner profile launches. */
   odrImage: string;
   tls: TlsFiles;
+  /** Registries the runner pushes to with the VM's identity (GCP: Artifact Registry); none when absent. */
+  registryAuth?: RegistryAuth;
 }
 
 /** `docker ARGS`, through `sudo -n` when the context says so. */

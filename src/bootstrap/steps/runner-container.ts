@@ -1,4 +1,5 @@
 import { CONTAINER_TLS_DIR, GRPC_PORT, cmd, configHash, docker, sha256, tlsDir, type StepContext } from "./context.js";
+import { hasRegistryAuth, registryAuthDigest, registryAuthRunOptions } from "./registry-credentials.js";
 import type { Step } from "../types.js";
 
 /**
@@ -33,6 +34,8 @@ const RUNNER_AUTH = "login-token";
  *   the container's environment, which only root on the host can inspect).
  * `/data` (a VOLUME in the image) is the runner's named, labelled volume, so
  * no anonymous volume is left behind by a re-created runner.
+ * With registry auth (GCP), the Docker config naming Pilot's credential
+ * helper and the helper itself, read-only (./registry-credentials.ts).
  */
 function runOptions(ctx: StepContext): string[] {
   const n = ctx.names;
@@ -48,12 +51,16 @@ function runOptions(ctx: StepContext): string[] {
     "-e", "WAYPOINT_SERVER_TLS=true",
     "-e", "WAYPOINT_SERVER_TLS_SKIP_VERIFY=false",
     "-e", `SSL_CERT_FILE=${CONTAINER_TLS_DIR}/ca.pem`,
+    ...registryAuthRunOptions(ctx),
     "--label", "pilot.role=runner",
   ];
 }
 
+/** The runner's desired configuration; the registry files' digests only where there are any, so other stacks' runners keep their hash. */
 export function runnerConfigHash(ctx: StepContext): string {
-  return configHash([runOptions(ctx), ctx.runnerImage, runnerArgs(ctx), sha256(ctx.tls.caPem), RUNNER_AUTH]);
+  const parts: unknown[] = [runOptions(ctx), ctx.runnerImage, runnerArgs(ctx), sha256(ctx.tls.caPem), RUNNER_AUTH];
+  if (hasRegistryAuth(ctx)) parts.push(registryAuthDigest(ctx));
+  return configHash(parts);
 }
 
 /**

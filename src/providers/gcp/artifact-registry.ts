@@ -17,7 +17,7 @@ import type { StackTags } from "../../engine/types.js";
 import { CLOUD_PLATFORM_SCOPE, RETRY } from "./clients.js";
 import { allLoopback, gcpEndpoints } from "./endpoints.js";
 import { isAlreadyExists, isNotFound } from "./errors.js";
-import { hasStackLabels, stackLabels, waitFor, type LongRunningOperation } from "./shared.js";
+import { artifactRegistryHost, hasStackLabels, stackLabels, waitFor, type LongRunningOperation } from "./shared.js";
 import { attempt, createOrAdopt, describeAction, type PollEnv } from "../scaffold.js";
 
 export const ARTIFACT_REPOSITORY_TYPE = "gcp.artifactregistry.repository";
@@ -39,7 +39,7 @@ export function artifactRepositoryId(stack: string): string {
 
 /** The image an app is pushed as, without a tag. */
 export function artifactImage(project: string, region: string, repositoryId: string, app: string): string {
-  return `${region}-docker.pkg.dev/${project}/${repositoryId}/${app}`;
+  return `${artifactRegistryHost(region)}/${project}/${repositoryId}/${app}`;
 }
 
 export interface ArtifactRepository {

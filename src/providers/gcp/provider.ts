@@ -26,7 +26,7 @@ import { projectRolesKind, SERVER_ROLES, type ProjectRolesSpec } from "./project
 import { serviceAccountId, serviceAccountKind, type ServiceAccountSpec } from "./service-account.js";
 import { serviceConnectionKind, type ServiceConnectionSpec } from "./service-connection.js";
 import { resolveGcpSettings, type GcpSettings } from "./settings.js";
-import { stackName, type GcpKindEnv } from "./shared.js";
+import { artifactRegistryHost, stackName, type GcpKindEnv } from "./shared.js";
 import { sqlDatabaseKind, type SqlDatabaseSpec } from "./sql-database.js";
 import { sqlInstanceKind, type SqlInstanceOut, type SqlInstanceSpec } from "./sql-instance.js";
 import { sqlUserKind, type SqlUserSpec } from "./sql-user.js";
@@ -239,6 +239,11 @@ export function createGcpProvider(ctx: ProviderContext, options: GcpProviderOpti
       const db = state.resources.db?.out as SqlInstanceOut | undefined;
       if (!db?.privateIp) return undefined;
       return { host: db.privateIp, port: POSTGRES_PORT, user: DB_USER, database: DB_NAME, passwordSecret: "dbPassword", requireTls: true };
+    },
+
+    runnerRegistryAuth(settings) {
+      // The stack's Artifact Registry repository lives in the stack's region (src/providers/gcp/artifact-registry.ts).
+      return { helper: "gce-metadata", hosts: [artifactRegistryHost(settings.region)] };
     },
 
     isRetryableDelete(err) {

@@ -79,6 +79,14 @@ export function requestIdOf(token: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * The Docker host of a region's Artifact Registry: what the stack's images
+ * are pushed to, and what the runner's credential helper answers for.
+ */
+export function artifactRegistryHost(region: string): string {
+  return `${region}-docker.pkg.dev`;
+}
+
 /** The last path segment of a Google resource URL ("…/zones/europe-west1-b" → "europe-west1-b"). */
 export function lastSegment(url: string | null | undefined): string {
   return String(url ?? "").split("/").pop() ?? "";

@@ -23,7 +23,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderAppHcl } from "../../../src/apps/hcl.js";
 import { requireDocker } from "../../support/docker.js";
+import { GOLDEN_INPUTS } from "../../unit/commands/new-app/inputs.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const GOLDEN = new URL("../../unit/commands/new-app/", import.meta.url);
@@ -100,6 +102,14 @@ describe("generated waypoint.hcl against the real Waypoint 0.11.4", () => {
       expect(c.formatted).toBe(true);
     });
   }
+
+  it("cloud-run --public (unauthenticated = true): the deploy plugin takes it, and fmt leaves it as written", () => {
+    const c = check("cloud-run-public", renderAppHcl({ ...GOLDEN_INPUTS["cloud-run"], public: true }));
+    expect(c.init).toContain("::init-exit 0");
+    expect(c.up, c.up).toContain("» Deploying web...");
+    expect(c.up, c.up).not.toMatch(DIAGNOSTIC);
+    expect(c.formatted).toBe(true);
+  });
 
   it("the check fails on a field a plugin does not have, or a required one left out", () => {
     const ecs = golden("ecs");

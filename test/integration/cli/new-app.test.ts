@@ -162,9 +162,46 @@ describe("pilot new app --target cloud-run against the GCP fake", () => {
     const text = readFileSync(hcl(), "utf8");
     expect(text).toContain('image = "europe-west1-docker.pkg.dev/my-project/pilot-default/web"');
     expect(text).toContain('connector = "projects/my-project/locations/europe-west1/connectors/pilot-default-0d9e8f7a"');
+    // Not public unless asked.
+    expect(r.json.public).toBe(false);
+    expect(text).toContain("      unauthenticated = false\n");
     const api = await h.cli.run(["new", "app", "--dir", join(h.home, "src"), "--project", "shop", "--app", "api", "--port", "8080"], env);
     expect(api.code).toBe(0);
     expect(fake.control.inventory().filter((i) => i.api === "artifactregistry").map((i) => i.name)).toEqual(["pilot-default"]);
+  });
+
+  it("--public asks for a public service; state records no such field", async () => {
+    fake.control.reset();
+    fake.control.enableApi("artifactregistry.googleapis.com");
+    writeStack(h.home, "default", stackState("gcp"));
+    const r = await newApp("default", ["--project", "shop", "--app", "web", "--port", "8080", "--public", "--json"], { PILOT_GCP_ENDPOINT: fake.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.public).toBe(true);
+    expect(readFileSync(hcl(), "utf8")).toContain("      unauthenticated = true\n");
+    expect(new StateStore(h.home, "default").load()!.apps!["shop/web"]).not.toHaveProperty("public");
+  });
+});
+
+describe("pilot new app --public where the target cannot be public", () => {
+  it("docker and ecs: a usage error (exit 2) naming the target, nothing created or written", async () => {
+    for (const [stack, provider, target] of [["dev", "local", "docker"], ["aws1", "aws", "ecs"], ["gcp1", "gcp", "docker"]] as const) {
+      const file = writeStack(h.home, stack, stackState(provider));
+      const before = readFileSync(file, "utf8");
+      const r = await newApp(stack, ["--project", "shop", "--app", "web", "--port", "8080", "--target", target, "--public"]);
+      expect(r.code, `${target} on ${provider}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split("\n")[0]).toBe(
+        `Error: --public is not supported for the ${target} target: only cloud-run apps can be made public so far; nothing was written.`,
+      );
+      expect(r.stdout).toBe("");
+      expect(existsSync(hcl())).toBe(false);
+      expect(readFileSync(file, "utf8")).toBe(before);
+    }
+    // The provider's default target counts too (no --target), and --no-public is fine anywhere.
+    writeStack(h.home, "dev", stackState("local"));
+    expect((await newApp("dev", ["--project", "shop", "--app", "web", "--port", "8080", "--public"])).code).toBe(2);
+    const no = await newApp("dev", ["--project", "shop", "--app", "web", "--port", "8080", "--no-public", "--json"]);
+    expect(no.code, no.stderr).toBe(0);
+    expect(no.json.public).toBe(false);
   });
 });
 

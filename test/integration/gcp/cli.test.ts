@@ -7,6 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { cloudresourcemanager_v1 } from "googleapis/build/src/apis/cloudresourcemanager/v1.js";
 import { sqladmin_v1 } from "googleapis/build/src/apis/sqladmin/v1.js";
 import { describe, expect, it } from "vitest";
 import { startApiCounter } from "../../../bench/api-counter.js";
@@ -103,6 +104,13 @@ describe("pilot up-server --provider gcp (fake)", () => {
     expect(vm.networkInterfaces?.[0]?.accessConfigs?.map((a) => a.natIP)).toEqual([address.address]);
     expect(vm.networkInterfaces?.[0]?.subnetwork).toMatch(new RegExp(`/subnetworks/${ids.subnet}$`));
     expect(vm.serviceAccounts?.map((s) => s.email)).toEqual([ids["sa-server"]]);
+    // Its token (what the runner's credential helper fetches from the metadata server) may call every API
+    // the account's roles allow, and the account may push to the stack's Artifact Registry repository.
+    expect(vm.serviceAccounts?.[0]?.scopes).toEqual(["https://www.googleapis.com/auth/cloud-platform"]);
+    const crm = new cloudresourcemanager_v1.Cloudresourcemanager({ rootUrl: h.gcp.url });
+    const policy = (await crm.projects.getIamPolicy({ resource: PROJECT, requestBody: { options: { requestedPolicyVersion: 3 } } })).data;
+    const rolesOfServer = (policy.bindings ?? []).filter((b) => !b.condition && b.members?.includes(`serviceAccount:${ids["sa-server"]}`)).map((b) => b.role);
+    expect(rolesOfServer).toContain("roles/artifactregistry.writer");
     expect(vm.tags?.items).toEqual([serverTag]);
     expect(vm.status).toBe("RUNNING");
   });

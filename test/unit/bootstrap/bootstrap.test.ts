@@ -87,6 +87,36 @@ describe("bootstrapServer orchestration (recording executor)", () => {
     expect(exec.lines().join("\n")).not.toContain("login-tok-42");
   });
 
+  it("with registry auth (GCP): the Docker config and helper are written before the runner, which mounts them", async () => {
+    const exec = new RecordingExecutor([{ match: "user token", result: { stdout: "login-tok-7\n" } }]);
+    const o = opts(exec, { token: "tok-known", registryAuth: { helper: "gce-metadata", hosts: ["europe-west1-docker.pkg.dev"] } });
+    const { tls, serverHash, runnerHash } = await desired(o);
+    const { GCE_CREDENTIAL_HELPER_SCRIPT, runnerDockerConfig } = await import("../../../src/bootstrap/steps/index.js");
+    exec.respond(
+      // Missing at first (checks stop at the first that fails), written by the apply (the recheck reads them back).
+      { match: "cat /etc/pilot/docker/config.json", result: { code: 1 }, times: 1 },
+      { match: "cat /etc/pilot/docker/config.json", result: { stdout: runnerDockerConfig(o.registryAuth!) } },
+      { match: "/etc/pilot/docker/docker-credential-pilot-gce", result: { stdout: GCE_CREDENTIAL_HELPER_SCRIPT } },
+      { match: "' waypoint-runner", result: { code: 1 }, times: 1 }, // a runner of the old config: re-created
+      { match: "' waypoint-runner", result: { stdout: `true ${runnerHash}` } },
+      { match: /cat \S+\/ca\.pem$/, result: { stdout: tls.caPem } },
+      { match: "cat /etc/pilot/tls/server.pem", result: { stdout: tls.certPem } },
+      { match: "cat /etc/pilot/tls/server-key.pem", result: { stdout: tls.keyPem } },
+      { match: "' waypoint-server", result: { stdout: `true ${serverHash}` } },
+    );
+    const res = await bootstrapServer(o);
+    expect(res.applied.filter((n) => n === "registry-auth" || n === "runner")).toEqual(["registry-auth", "runner"]);
+    const l = exec.lines();
+    const uploaded = l.findIndex((x) => x.startsWith("upload /etc/pilot/docker/docker-credential-pilot-gce (mode 0755"));
+    const config = l.findIndex((x) => x.startsWith("upload /etc/pilot/docker/config.json (mode 0644"));
+    const started = l.findIndex((x) => x.includes("docker run") && x.includes("runner agent"));
+    expect(uploaded).toBeGreaterThan(-1);
+    expect(config).toBeGreaterThan(-1);
+    expect(started).toBeGreaterThan(Math.max(uploaded, config));
+    expect(l[started]).toContain("-e DOCKER_CONFIG=/pilot/docker");
+    expect(l[started]).toContain(`pilot.config=${runnerHash}`);
+  });
+
   it("already bootstrapped without a known token: a clear error, nothing saved", async () => {
     const exec = new RecordingExecutor([
       { match: "server bootstrap", result: { code: 1, stderr: "Error bootstrapping the server: server is already bootstrapped" } },

@@ -3,6 +3,7 @@ import {
   DEFAULT_NAMES, EXPECT_JSON_SCRIPT, INSTALL_DOCKER_SCRIPT, PACKAGE_MANAGER_FREE_SCRIPT, WITH_TOKEN_SCRIPT, PROFILE_SET_SCRIPT, waitForRunner, expectedProfileJson,
   createNetwork, createVolumes, installDocker, parseBootstrapToken, runnerConfigHash, serverConfigHash, setRunnerProfile,
   sha256, startRunner, startServer, takeBootstrapToken, uploadTls, waitForPackageManager, waitForServer, type StepContext,
+  GCE_CREDENTIAL_HELPER_SCRIPT, uploadRegistryAuth,
 } from "../../../src/bootstrap/steps/index.js";
 import { defaultOdrImage } from "../../../src/bootstrap/index.js";
 import { shellJoin } from "../../../src/bootstrap/shell-quote.js";
@@ -172,6 +173,47 @@ describe("bootstrap steps (exact argv, Kamal style)", () => {
     expect(apply.join(" ")).not.toMatch(/--privileged|tcp:\/\/|2375|2376|login-1|COOKIE|AWS_|GOOGLE_/);
     // The token is not part of the desired config: the check is the same whatever it is.
     expect(startRunner(ctx, "other").check).toEqual(s.check);
+  });
+
+  it("runner on GCP: the Docker config naming Pilot's credential helper for the stack's Artifact Registry host, and the helper on its PATH, read-only", () => {
+    const gcp: StepContext = { ...ctx, registryAuth: { helper: "gce-metadata", hosts: ["europe-west1-docker.pkg.dev"] } };
+    const config = '{\n  "credHelpers": {\n    "europe-west1-docker.pkg.dev": "pilot-gce"\n  }\n}\n';
+    const files = uploadRegistryAuth(gcp);
+    expect(checks(files)).toEqual([
+      "sudo -n cat /etc/pilot/docker/config.json",
+      `sudo -n sh -c 'test -x "$1" && cat "$1"' sh /etc/pilot/docker/docker-credential-pilot-gce`,
+    ]);
+    expect(files.check.map((c) => c.expect)).toEqual([{ sha256: sha256(config) }, { sha256: sha256(GCE_CREDENTIAL_HELPER_SCRIPT) }]);
+    expect(lines(files.apply)).toEqual([
+      "sudo -n install -d -m 0700 /etc/pilot",
+      "sudo -n install -d -m 0755 /etc/pilot/docker",
+      "upload /etc/pilot/docker/config.json 644",
+      "upload /etc/pilot/docker/docker-credential-pilot-gce 755",
+    ]);
+    const uploaded = files.apply.filter(isUpload);
+    expect(JSON.parse(String(uploaded[0]!.content))).toEqual({ credHelpers: { "europe-west1-docker.pkg.dev": "pilot-gce" } });
+    expect(uploaded[1]!.content).toBe(GCE_CREDENTIAL_HELPER_SCRIPT);
+
+    const run = lines(startRunner(gcp, "login-1").apply)[3]!;
+    expect(run).toContain(
+      "-v /etc/pilot/docker:/pilot/docker:ro -v /etc/pilot/docker/docker-credential-pilot-gce:/usr/local/bin/docker-credential-pilot-gce:ro " +
+        "-e DOCKER_CONFIG=/pilot/docker --label pilot.role=runner",
+    );
+    // An existing runner without them is re-created: the config (and the helper's content) are in its config hash.
+    expect(runnerConfigHash(gcp)).not.toBe(runnerConfigHash(ctx));
+    expect(runnerConfigHash({ ...gcp, registryAuth: { helper: "gce-metadata", hosts: ["us-central1-docker.pkg.dev"] } })).not.toBe(runnerConfigHash(gcp));
+    expect(startRunner(gcp, "x").check[0]!.expect).toEqual({ stdout: `true ${runnerConfigHash(gcp)}` });
+    // Other stacks' runners get none of it, and keep their hash.
+    expect(lines(startRunner(ctx, "login-1").apply).join(" ")).not.toMatch(/DOCKER_CONFIG|credential/);
+    expect(runnerConfigHash({ ...ctx, registryAuth: { helper: "gce-metadata", hosts: [] } })).toBe(runnerConfigHash(ctx));
+  });
+
+  it("registry credential helper: Docker's helper protocol, the GCE metadata token endpoint with its header, GCE_METADATA_HOST honoured", () => {
+    const s = GCE_CREDENTIAL_HELPER_SCRIPT;
+    expect(s.startsWith("#!/bin/sh\n")).toBe(true);
+    expect(s).toContain('url="http://${GCE_METADATA_HOST:-169.254.169.254}/computeMetadata/v1/instance/service-accounts/default/token"');
+    expect(s).toContain("--header 'Metadata-Flavor: Google'");
+    expect(s).toContain(`printf '{"Username":"oauth2accesstoken","Secret":"%s"}\\n' "$token"`);
   });
 
   it("runner-registered: waits (no apply) until the runner shows as pre-adopted or adopted", () => {

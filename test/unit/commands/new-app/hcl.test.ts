@@ -65,7 +65,7 @@ describe("waypoint.hcl per target", () => {
     });
   });
 
-  it("cloud-run: pack build pushed to the stack's Artifact Registry, Cloud Run with the VPC connector, and a release", async () => {
+  it("cloud-run: pack build pushed to the stack's Artifact Registry, Cloud Run not public with the VPC connector, and a release", async () => {
     const app = one((await parsed(golden("cloud-run"))).app.web);
     expect(Object.keys(app).sort()).toEqual(["build", "deploy", "release"]);
     const build = one(app.build);
@@ -75,9 +75,26 @@ describe("waypoint.hcl per target", () => {
       project: "my-project",
       location: "europe-west1",
       port: 8080,
+      // The plugin's default is public; Pilot asks for it only with --public.
+      unauthenticated: false,
       vpc_access: [{ connector: "projects/my-project/locations/europe-west1/connectors/pilot-default-0d9e8f7a", egress: "private-ranges-only" }],
     });
     expect(one(app.release)).toEqual({ use: { "google-cloud-run": [{}] } });
+  });
+
+  it("cloud-run --public: unauthenticated = true, said so in a comment; nothing else changes", async () => {
+    const text = renderAppHcl({ ...GOLDEN_INPUTS["cloud-run"], public: true });
+    const run = one(one(one((await parsed(text)).app.web).deploy).use["google-cloud-run"]);
+    expect(run.unauthenticated).toBe(true);
+    expect(text).toContain("      # Public, as `pilot new app --public` asked: anyone may call it (allUsers as invoker).\n      unauthenticated = true\n");
+    const golden_ = golden("cloud-run").split("\n");
+    const lines = text.split("\n");
+    expect(lines.filter((l) => !golden_.includes(l))).toEqual([
+      "      # Public, as `pilot new app --public` asked: anyone may call it (allUsers as invoker).",
+      "      unauthenticated = true",
+    ]);
+    // The other targets have no such field, whatever the input says.
+    for (const target of ["docker", "ecs"] as const) expect(renderAppHcl({ ...GOLDEN_INPUTS[target], public: true })).not.toContain("unauthenticated");
   });
 
   it("--with-db: no DATABASE_URL value and no secret in the file, only a comment saying where it comes from", () => {

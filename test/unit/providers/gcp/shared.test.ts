@@ -85,3 +85,16 @@ describe("published host keys", () => {
     expect(preferredHostKey([])).toBeUndefined();
   });
 });
+
+describe("the runner's registry credentials", () => {
+  it("a GCP stack's runner gets the GCE metadata helper for its region's Artifact Registry host, where the app images go", async () => {
+    const { createGcpProvider } = await import("../../../../src/providers/gcp/provider.js");
+    const { artifactImage } = await import("../../../../src/providers/gcp/artifact-registry.js");
+    const provider = createGcpProvider({ stack: "s", stackDir: "/nowhere", env: {}, emit: () => {} }, { clients: {} as never });
+    const auth = provider.runnerRegistryAuth!({ region: "europe-west1" } as never);
+    expect(auth).toEqual({ helper: "gce-metadata", hosts: ["europe-west1-docker.pkg.dev"] });
+    expect(artifactImage("p", "europe-west1", "pilot-s", "web").split("/")[0]).toBe(auth!.hosts[0]);
+    // And the server's account may push there.
+    expect(SERVER_ROLES).toContain("roles/artifactregistry.writer");
+  });
+});
