@@ -11,13 +11,15 @@ const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
 const fmt = (n: number) => n.toFixed(0);
 
-// The macro benchmarks need services (moto, sshd, Docker): loaded only when wanted, each by an
-// explicit import, so a missing or broken module fails loudly instead of being skipped.
+// The macro benchmarks need services (moto, sshd, Docker; terraform also a `terraform` binary and
+// a provider mirror, or it says it is skipped): loaded only when wanted, each by an explicit
+// import, so a missing or broken module fails loudly instead of being skipped.
 const MACRO: Record<string, () => Promise<{ default: () => Promise<void> }>> = {
   "noop-rerun": () => import("./noop-rerun.js"),
   bootstrap: () => import("./bootstrap.js"),
   gcp: () => import("./gcp.js"),
   apps: () => import("./apps.js"),
+  terraform: () => import("./terraform.js"),
 };
 const unknown = only.filter((name) => !["help", "walk", ...Object.keys(MACRO)].includes(name));
 if (unknown.length > 0) {
