@@ -19,6 +19,7 @@ const MACRO: Record<string, () => Promise<{ default: () => Promise<void> }>> = {
   bootstrap: () => import("./bootstrap.js"),
   gcp: () => import("./gcp.js"),
   apps: () => import("./apps.js"),
+  faults: () => import("./faults.js"),
   terraform: () => import("./terraform.js"),
 };
 const unknown = only.filter((name) => !["help", "walk", ...Object.keys(MACRO)].includes(name));

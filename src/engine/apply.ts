@@ -51,6 +51,7 @@ export async function apply(
       token,
       tags: tagsFor(node.key),
       progress: progress(node.key),
+      warn: (message) => opts.emit({ type: "log", level: "warn", message: `${node.key}: ${message}` }),
       retried,
       request,
       remember: async (req) => {

@@ -21,6 +21,8 @@ export interface CreateContext {
   tags: StackTags;
   /** Reports a long wait's own status ("creating", "backing-up") to the progress view. */
   progress(message: string): void;
+  /** A warning the user must see in the run's output (e.g. a duplicate deleted after a lost answer). */
+  warn?(message: string): void;
   /**
    * True when `token` is an earlier, interrupted create's, whose resource
    * find() did not see: sent again it may return that resource (not visible

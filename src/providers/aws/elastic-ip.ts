@@ -6,7 +6,8 @@ import {
   ReleaseAddressCommand,
   type Address,
 } from "@aws-sdk/client-ec2";
-import type { ResourceKind } from "../../engine/types.js";
+import type { ResourceKind, StackTags } from "../../engine/types.js";
+import { createOnce } from "./lost-answers.js";
 import { actions, attempt, firstOwned, orGone, retryNotFound, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** Desired Elastic IP: the instance it points at. */
@@ -53,19 +54,30 @@ export function elasticIpKind(env: AwsKindEnv): ResourceKind<ElasticIpSpec, Elas
     return res.AssociationId;
   }
 
-  return {
+  /** Every address carrying one node's tags (more than one only after a lost answer). */
+  async function listOwn(tags: StackTags): Promise<Address[]> {
+    const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeAddressesCommand({ Filters: tagFilters(tags) })));
+    return res.Addresses ?? [];
+  }
+
+  const kind: ResourceKind<ElasticIpSpec, ElasticIpOut> = {
     type: TYPE,
     read,
     async find(tags) {
-      const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeAddressesCommand({ Filters: tagFilters(tags) })));
-      const a = firstOwned(res.Addresses);
+      const a = firstOwned(await listOwn(tags));
       return a ? { id: a.AllocationId!, out: toOut(a) } : undefined;
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      const res = await attempt(action, () =>
-        ec2.send(new AllocateAddressCommand({ Domain: "vpc", TagSpecifications: tagSpecs(ctx.tags, "elastic-ip") })),
-      );
+      // AllocateAddress takes no token: an address allocated twice after a lost answer is released (disassociated first if need be).
+      const res = await createOnce(env, ctx, {
+        action,
+        type: TYPE,
+        send: () => ec2.send(new AllocateAddressCommand({ Domain: "vpc", TagSpecifications: tagSpecs(ctx.tags, "elastic-ip") })),
+        idOf: (r) => r.AllocationId!,
+        listOwn: async () => (await listOwn(ctx.tags)).map((a) => a.AllocationId!),
+        remove: (id) => kind.delete(id, undefined, ctx),
+      });
       const allocationId = res.AllocationId!;
       // Just allocated: the association may not see the address yet, so its not-found is retried for a while.
       const associationId = await retryNotFound(env, GONE, () => associate(action, allocationId, spec.instanceId));
@@ -91,4 +103,5 @@ export function elasticIpKind(env: AwsKindEnv): ResourceKind<ElasticIpSpec, Elas
       return { ...out, instanceId: spec.instanceId, associationId };
     },
   };
+  return kind;
 }

@@ -67,7 +67,12 @@ export function instanceProfileKind(env: AwsKindEnv): ResourceKind<InstanceProfi
         await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: roleName }));
       } catch (err) {
         // LimitExceeded = the profile already holds a role: a retried create that got this far.
-        if (!isErrorCode(err, "LimitExceeded")) throw err;
+        if (isErrorCode(err, "LimitExceeded")) return;
+        // The SDK takes LimitExceeded for throttling and retries it: a call whose first answer was lost
+        // may end in a network error instead. What counts is whether the role is in the profile now.
+        const now = await orGone(GONE, () => iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
+        if (now?.InstanceProfile?.Roles?.some((r) => r.RoleName === roleName)) return;
+        throw err;
       }
     });
   }

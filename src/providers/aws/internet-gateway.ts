@@ -6,7 +6,8 @@ import {
   DetachInternetGatewayCommand,
   type InternetGateway,
 } from "@aws-sdk/client-ec2";
-import type { ResourceKind } from "../../engine/types.js";
+import type { ResourceKind, StackTags } from "../../engine/types.js";
+import { createOnce } from "./lost-answers.js";
 import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** Desired internet gateway: the VPC it is attached to. */
@@ -57,21 +58,30 @@ export function internetGatewayKind(env: AwsKindEnv): ResourceKind<InternetGatew
     return igw ? toOut(igw) : undefined;
   }
 
-  return {
+  /** Every gateway carrying one node's tags (more than one only after a lost answer). */
+  async function listOwn(tags: StackTags): Promise<InternetGateway[]> {
+    const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeInternetGatewaysCommand({ Filters: tagFilters(tags) })));
+    return res.InternetGateways ?? [];
+  }
+
+  const kind: ResourceKind<InternetGatewaySpec, InternetGatewayOut> = {
     type: TYPE,
     read,
     async find(tags) {
-      const res = await attempt(act("find", tags.key), () =>
-        ec2.send(new DescribeInternetGatewaysCommand({ Filters: tagFilters(tags) })),
-      );
-      const igw = firstOwned(res.InternetGateways);
+      const igw = firstOwned(await listOwn(tags));
       return igw ? { id: igw.InternetGatewayId!, out: toOut(igw) } : undefined;
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      const res = await attempt(action, () =>
-        ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpecs(ctx.tags, "internet-gateway") })),
-      );
+      // CreateInternetGateway takes no token: a duplicate left by a lost answer is deleted (detached first if need be).
+      const res = await createOnce(env, ctx, {
+        action,
+        type: TYPE,
+        send: () => ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpecs(ctx.tags, "internet-gateway") })),
+        idOf: (r) => r.InternetGateway!.InternetGatewayId!,
+        listOwn: async () => (await listOwn(ctx.tags)).map((g) => g.InternetGatewayId!),
+        remove: (id) => kind.delete(id, undefined, ctx),
+      });
       const id = res.InternetGateway!.InternetGatewayId!;
       // Just created: the attach may not see the gateway yet, so its not-found is retried for a while.
       await retryNotFound(env, GONE, () => attach(action, id, spec.vpcId));
@@ -101,4 +111,5 @@ export function internetGatewayKind(env: AwsKindEnv): ResourceKind<InternetGatew
       return { internetGatewayId: id, vpcId: spec.vpcId };
     },
   };
+  return kind;
 }

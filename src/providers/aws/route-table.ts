@@ -83,7 +83,15 @@ export function routeTableKind(env: AwsKindEnv): ResourceKind<RouteTableSpec, Ro
       const route = { RouteTableId: id, DestinationCidrBlock: DEFAULT_ROUTE, GatewayId: spec.internetGatewayId };
       await attempt(action, async () => {
         if (current.defaultGatewayId) await call(() => ec2.send(new ReplaceRouteCommand(route)));
-        else await call(() => ec2.send(new CreateRouteCommand(route)));
+        else {
+          try {
+            await call(() => ec2.send(new CreateRouteCommand(route)));
+          } catch (err) {
+            // The route is there already: a create retried after its answer was lost, or one made meanwhile; point it at our gateway.
+            if (!isErrorCode(err, "RouteAlreadyExists")) throw err;
+            await ec2.send(new ReplaceRouteCommand(route));
+          }
+        }
       });
     }
     const { missing, extra } = setDelta(spec.subnetIds, current.subnetIds);

@@ -11,7 +11,20 @@ import {
 } from "@aws-sdk/client-ec2";
 import type { ResourceKind } from "../../engine/types.js";
 import { namingLeftovers } from "./app-leftovers.js";
-import { actions, attempt, firstOwned, isErrorCode, orGone, retryNotFound, setDelta, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import {
+  actions,
+  attempt,
+  createOrAdopt,
+  firstOwned,
+  hasStackTags,
+  isErrorCode,
+  orGone,
+  retryNotFound,
+  setDelta,
+  tagFilters,
+  tagSpecs,
+  type AwsKindEnv,
+} from "./shared.js";
 
 /** One allowed inbound TCP port, from address ranges and/or other security groups. */
 export interface IngressRule {
@@ -149,20 +162,40 @@ export function securityGroupKind(env: AwsKindEnv): ResourceKind<SecurityGroupSp
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      const res = await attempt(action, () =>
-        ec2.send(
-          new CreateSecurityGroupCommand({
-            VpcId: spec.vpcId,
-            GroupName: spec.name,
-            Description: spec.description,
-            TagSpecifications: tagSpecs(ctx.tags, "security-group"),
-          }),
-        ),
-      );
-      const groupId = res.GroupId!;
+      // A group's name is unique in its VPC, so a create retried after a lost answer is refused
+      // (InvalidGroup.Duplicate) rather than repeated: the group that answer made is ours, and adopted.
+      const res = await createOrAdopt({
+        action,
+        name: `a security group named ${spec.name} in ${spec.vpcId}`,
+        create: () =>
+          ec2.send(
+            new CreateSecurityGroupCommand({
+              VpcId: spec.vpcId,
+              GroupName: spec.name,
+              Description: spec.description,
+              TagSpecifications: tagSpecs(ctx.tags, "security-group"),
+            }),
+          ),
+        isAlreadyExists: (err) => isErrorCode(err, "InvalidGroup.Duplicate"),
+        existing: async () =>
+          (
+            await ec2.send(
+              new DescribeSecurityGroupsCommand({
+                Filters: [
+                  { Name: "vpc-id", Values: [spec.vpcId] },
+                  { Name: "group-name", Values: [spec.name] },
+                ],
+              }),
+            )
+          ).SecurityGroups?.[0],
+        isOurs: (sg) => hasStackTags(sg.Tags, ctx.tags),
+        hint: "Delete that security group, or use another --name for this stack.",
+      });
+      const groupId = res.created ? res.created.GroupId! : res.adopted.GroupId!;
+      const have = res.adopted ? permissionKeys(res.adopted.IpPermissions) : [];
       const want = ruleKeys(spec.ingress);
       // Just created: authorizing may not see the group yet (InvalidGroup.NotFound), so that is retried for a while.
-      await retryNotFound(env, GONE, () => converge(action, groupId, want, []));
+      await retryNotFound(env, GONE, () => converge(action, groupId, want, have));
       // A new group gets AWS's default egress, which is DEFAULT_EGRESS.
       return { id: groupId, out: { groupId, vpcId: spec.vpcId, ingress: want, egress: DEFAULT_EGRESS } };
     },

@@ -10,7 +10,7 @@ import {
 import type { ResourceKind } from "../../engine/types.js";
 import { namingLeftovers } from "./app-leftovers.js";
 import { PilotError } from "../../errors.js";
-import { actions, attempt, firstOwned, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
+import { actions, attempt, createOrAdopt, firstOwned, hasStackTags, isErrorCode, orGone, tagFilters, tagSpecs, type AwsKindEnv } from "./shared.js";
 
 /** Desired subnet: its VPC, range, and which of the region's zones (by sorted position) it sits in. */
 export interface SubnetSpec {
@@ -129,17 +129,36 @@ export function subnetKind(env: AwsKindEnv): ResourceKind<SubnetSpec, SubnetOut>
           hint: "Choose a region with at least two availability zones (--region).",
         });
       }
-      const res = await attempt(action, () =>
-        ec2.send(
-          new CreateSubnetCommand({
-            VpcId: spec.vpcId,
-            CidrBlock: spec.cidr,
-            AvailabilityZone: zone,
-            TagSpecifications: tagSpecs(ctx.tags, "subnet"),
-          }),
-        ),
-      );
-      const s = res.Subnet!;
+      // A range is unique in its VPC, so a create retried after a lost answer is refused
+      // (InvalidSubnet.Conflict) rather than repeated: the subnet that answer made is ours, and adopted.
+      const res = await createOrAdopt({
+        action,
+        name: `a subnet with range ${spec.cidr} in ${spec.vpcId}`,
+        create: () =>
+          ec2.send(
+            new CreateSubnetCommand({
+              VpcId: spec.vpcId,
+              CidrBlock: spec.cidr,
+              AvailabilityZone: zone,
+              TagSpecifications: tagSpecs(ctx.tags, "subnet"),
+            }),
+          ),
+        isAlreadyExists: (err) => isErrorCode(err, "InvalidSubnet.Conflict"),
+        existing: async () =>
+          (
+            await ec2.send(
+              new DescribeSubnetsCommand({
+                Filters: [
+                  { Name: "vpc-id", Values: [spec.vpcId] },
+                  { Name: "cidr-block", Values: [spec.cidr] },
+                ],
+              }),
+            )
+          ).Subnets?.[0],
+        isOurs: (s) => hasStackTags(s.Tags, ctx.tags),
+        hint: "That range is taken in the stack's VPC by a subnet Pilot did not make for this node; delete it, or use another --name.",
+      });
+      const s = res.created ? res.created.Subnet! : res.adopted;
       return { id: s.SubnetId!, out: toOut(s, spec.zoneIndex) };
     },
     async delete(id, out, ctx) {

@@ -1,6 +1,7 @@
 import { CreateVpcCommand, DeleteVpcCommand, DescribeVpcsCommand, type Vpc } from "@aws-sdk/client-ec2";
-import type { ResourceKind } from "../../engine/types.js";
+import type { ResourceKind, StackTags } from "../../engine/types.js";
 import { namingLeftovers } from "./app-leftovers.js";
+import { createOnce } from "./lost-answers.js";
 import { actions, attempt, firstOwned, orGone, tagFilters, tagSpecs, waitFor, type AwsKindEnv } from "./shared.js";
 
 /** Desired VPC: its address range. */
@@ -32,22 +33,33 @@ export function vpcKind(env: AwsKindEnv): ResourceKind<VpcSpec, VpcOut> {
     return res?.Vpcs?.[0];
   }
 
-  return {
+  /** Every VPC carrying one node's tags (more than one only after a lost answer). */
+  async function listOwn(tags: StackTags): Promise<Vpc[]> {
+    const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeVpcsCommand({ Filters: tagFilters(tags) })));
+    return res.Vpcs ?? [];
+  }
+
+  const kind: ResourceKind<VpcSpec, VpcOut> = {
     type: TYPE,
     async read(id) {
       const vpc = await attempt(act("read", id), () => describe(id));
       return vpc ? toOut(vpc) : undefined;
     },
     async find(tags) {
-      const res = await attempt(act("find", tags.key), () => ec2.send(new DescribeVpcsCommand({ Filters: tagFilters(tags) })));
-      const vpc = firstOwned(res.Vpcs);
+      const vpc = firstOwned(await listOwn(tags));
       return vpc ? { id: vpc.VpcId!, out: toOut(vpc) } : undefined;
     },
     async create(spec, ctx) {
       const action = act("create", ctx.tags.key);
-      const res = await attempt(action, () =>
-        ec2.send(new CreateVpcCommand({ CidrBlock: spec.cidr, TagSpecifications: tagSpecs(ctx.tags, "vpc") })),
-      );
+      // CreateVpc takes no token: a retried call whose first answer was lost leaves a duplicate, deleted here.
+      const res = await createOnce(env, ctx, {
+        action,
+        type: TYPE,
+        send: () => ec2.send(new CreateVpcCommand({ CidrBlock: spec.cidr, TagSpecifications: tagSpecs(ctx.tags, "vpc") })),
+        idOf: (r) => r.Vpc!.VpcId!,
+        listOwn: async () => (await listOwn(ctx.tags)).map((v) => v.VpcId!),
+        remove: (id) => kind.delete(id, undefined, ctx),
+      });
       const vpcId = res.Vpc!.VpcId!;
       // A new VPC is "pending" for a moment; wait so its subnets are not refused. Just created, it may
       // also answer not-found for a moment (EC2 is eventually consistent): that is "not visible yet", within the same bound.
@@ -71,4 +83,5 @@ export function vpcKind(env: AwsKindEnv): ResourceKind<VpcSpec, VpcOut> {
       return spec.cidr === out.cidr ? { result: "same" } : { result: "replace", reason: `CIDR ${out.cidr} → ${spec.cidr}` };
     },
   };
+  return kind;
 }
