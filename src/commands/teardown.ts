@@ -56,8 +56,8 @@ export default defineCommand({
         }
         lock.release();
         await forgetStack(ctx);
-        ctx.ui.result({ ok: true, deleted: result.done }, [
-          `Stack "${ctx.stack}" is gone (${result.done.length} resources deleted).`,
+        ctx.ui.result({ ok: true, deleted: result.done, appResources: result.appResources }, [
+          `Stack "${ctx.stack}" is gone (${result.done.length} resources deleted${appResourcesText(result.appResources)}).`,
           // Finding them costs a scan of the account; say how instead of scanning every teardown.
           `Resources tagged for "${ctx.stack}" that its state did not track (e.g. from a lost state file) were not looked for; ` +
             `\`pilot teardown --orphans --name ${ctx.stack} ${whereFlags(fresh.provider, fresh.settings)}\` finds and removes them.`,
@@ -124,13 +124,21 @@ async function loadForOrphans(
 /** Removes the local server's Waypoint containers (named, not in state), then the entries, through the engine. */
 async function destroy(ctx: CommandContext, provider: Provider<any>, settings: Record<string, unknown>, base: StackState, store: StateStore, keys: string[]) {
   const kinds = provider.kinds(settings);
+  // What Waypoint's aws-ecs plugin made for the apps (cluster, log group, execution roles) is outside the graph too.
+  // It goes first: while an app's service is still deployed this stops before anything is deleted.
+  const appResources: { type: string; id: string }[] = [];
+  if (base.provider === "aws" && typeof settings.region === "string") {
+    const { removeAppInfrastructure } = await import("../providers/aws/app-infrastructure.js");
+    const removed = await removeAppInfrastructure({ stack: ctx.stack, region: settings.region, emit: ctx.ui.emit.bind(ctx.ui), apps: base.apps });
+    appResources.push(...removed.map(({ type, id }) => ({ type, id })));
+  }
   // The apps' image repositories (`pilot new app`) are outside the resource graph: they go first.
   const { deleteAppRepositories } = await import("../apps/repositories.js");
   await deleteAppRepositories(base, { env: ctx.env, progress: (message) => ctx.ui.emit({ type: "progress", key: "app-repositories", message }) });
   const { removeLocalServer } = await import("./bootstrap-stack.js");
   await removeLocalServer(ctx, provider, base);
   const { destroyEntries } = await import("../engine/destroy.js");
-  return destroyEntries(keys, {
+  const walked = await destroyEntries(keys, {
     store,
     stack: ctx.stack,
     emit: ctx.ui.emit.bind(ctx.ui),
@@ -139,6 +147,14 @@ async function destroy(ctx: CommandContext, provider: Provider<any>, settings: R
     nodes: ctx.store.current ? provider.graph(settings, ctx.store.current) : undefined,
     isRetryableDelete: (e) => provider.isRetryableDelete(e),
   });
+  return { ...walked, appResources };
+}
+
+/** " and 3 its apps' deployments made (ECS cluster pilot-x, ...)" for the summary line; empty when there were none. */
+function appResourcesText(removed: { type: string; id: string }[]): string {
+  if (removed.length === 0) return "";
+  const what = (r: { type: string; id: string }) => `${{ "aws.ecs.cluster": "ECS cluster", "aws.logs.log-group": "log group", "aws.iam.role": "IAM role" }[r.type] ?? r.type} ${r.id}`;
+  return `, and ${removed.length} that its apps' deployments made: ${removed.map(what).join(", ")}`;
 }
 
 function reportFailure(
@@ -261,8 +277,8 @@ async function teardownWithOrphans(ctx: CommandContext, provider: Provider<any>,
     if (state || result.done.length > 0) await forgetWaypointContext(ctx);
     // With state, the whole stack folder goes, as in any teardown; without, only what this run made (the lock's folder).
     if (state) rmSync(ctx.stackDir, { recursive: true, force: true });
-    ctx.ui.result({ ok: true, deleted: result.done, orphans: report }, [
-      `Stack "${ctx.stack}" is gone (${result.done.length} resources deleted, ${orphans.length} of them not in state).`,
+    ctx.ui.result({ ok: true, deleted: result.done, orphans: report, appResources: result.appResources }, [
+      `Stack "${ctx.stack}" is gone (${result.done.length} resources deleted, ${orphans.length} of them not in state${appResourcesText(result.appResources)}).`,
     ]);
   } finally {
     lock?.release();

@@ -28,6 +28,8 @@ export interface TestSshd {
   /** `SHA256:...` of the current host key, as `ssh-keygen -lf` prints it. */
   fingerprint(): string;
   access(): ServerAccess;
+  /** Logins accepted so far (sshd's "Accepted publickey" lines, across restarts): a connection refused at the host key check adds none. */
+  accepted(): number;
   /** Kills every per-connection sshd process and its session: established connections drop, the listener stays. */
   dropConnections(): void;
   /** Stops and starts the listener on the same port, optionally with a freshly generated host key. */
@@ -138,10 +140,18 @@ export async function startSshd(): Promise<TestSshd> {
 
   let child: ChildProcess | undefined;
   let log = "";
+  let accepted = 0;
   const start = async () => {
     // -D: stay in the foreground as our child (we own its pid); -e: log to stderr.
     child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (log = (log + d).slice(-20_000)));
+    let partial = "";
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      // Count whole lines only: a chunk may end mid-line.
+      const lines = (partial + d).split("\n");
+      partial = lines.pop()!;
+      accepted += lines.filter((l) => l.includes("Accepted publickey for ")).length;
+      log = (log + d).slice(-20_000);
+    });
     const exited = new Promise<never>((_, reject) =>
       child!.once("exit", (code) => reject(new Error(`test sshd exited with ${code}: ${log}`))),
     );
@@ -186,6 +196,7 @@ export async function startSshd(): Promise<TestSshd> {
     dir,
     fingerprint: () => run("ssh-keygen", ["-l", "-E", "sha256", "-f", `${hostKey}.pub`]).split(/\s+/)[1]!,
     access: () => ({ host: "127.0.0.1", port, user: TEST_USER, privateKeyPath: clientKey, publicAddress: "127.0.0.1" }),
+    accepted: () => accepted,
     dropConnections,
     async restart(opts = {}) {
       dropConnections();

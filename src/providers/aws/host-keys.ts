@@ -22,9 +22,17 @@ const FINGERPRINT_TYPE: Record<string, string> = { "ssh-ed25519": "ED25519", "ec
  */
 export const CONSOLE_GRACE_MS = 8 * 60_000;
 
-/** The lines between `-----BEGIN <name>-----` and `-----END <name>-----`, without the "ec2: " prefix cloud-init adds. */
+/**
+ * What may stand before a console line's text: the kernel's timestamp
+ * ("[   12.345678] "), then the syslog priority and date that `logger --stderr`
+ * writes ("<14>Feb  5 10:07:40 ", how Ubuntu's cloud-init prints the
+ * fingerprint block), then the "ec2: " tag cloud-init's helper logs it under.
+ */
+const CONSOLE_PREFIX = /^\s*(\[\s*[\d.]+\]\s*)?(<\d{1,3}>)?([A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} )?(ec2:\s*)?/;
+
+/** The lines between `-----BEGIN <name>-----` and `-----END <name>-----`, without the prefixes the console adds (CONSOLE_PREFIX). */
 function block(console: string, name: string): string[] | undefined {
-  const lines = console.split(/\r?\n/).map((l) => l.replace(/^\s*(\[\s*[\d.]+\]\s*)?(ec2:\s*)?/, "").trim());
+  const lines = console.split(/\r?\n/).map((l) => l.replace(CONSOLE_PREFIX, "").trim());
   const start = lines.indexOf(`-----BEGIN ${name}-----`);
   const end = lines.indexOf(`-----END ${name}-----`, start + 1);
   return start >= 0 && end > start ? lines.slice(start + 1, end) : undefined;
@@ -47,6 +55,18 @@ export function hostKeyFromConsole(console: string): string | undefined {
     if (fp?.startsWith("SHA256:")) return fp;
   }
   return undefined;
+}
+
+/**
+ * Testing only (README "Development"): with `PILOT_SSH_TARGET` SSH goes to a
+ * stand-in whose key the VM's console does not show, so Pilot does not read
+ * the console at all. `PILOT_TEST_CONSOLE_HOST_KEYS=1` reads it anyway: the
+ * AWS host key e2e test serves the stand-in sshd's real keys through EC2's
+ * GetConsoleOutput answer (a proxy in front of moto), so the whole path, the
+ * real API call included, runs as it does against a real VM.
+ */
+export function consoleSpeaksForStandIn(env: NodeJS.ProcessEnv): boolean {
+  return env.PILOT_TEST_CONSOLE_HOST_KEYS === "1";
 }
 
 /**

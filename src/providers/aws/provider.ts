@@ -22,7 +22,7 @@ import { instanceKind, type InstanceSpec } from "./instance.js";
 import { instanceProfileKind, type InstanceProfileSpec } from "./instance-profile.js";
 import { internetGatewayKind, type InternetGatewaySpec } from "./internet-gateway.js";
 import { keyPairKind, type KeyPairSpec } from "./key-pair.js";
-import { consoleHostKey } from "./host-keys.js";
+import { consoleHostKey, consoleSpeaksForStandIn } from "./host-keys.js";
 import { findTaggedAws } from "./orphans.js";
 import { routeTableKind, type RouteTableSpec } from "./route-table.js";
 import { securityGroupKind, type SecurityGroupSpec } from "./security-group.js";
@@ -245,8 +245,9 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
     publishedHostKey(state, progress) {
       const server = state.resources.server;
       if (server?.status !== "created" || !server.id) return Promise.resolve(undefined);
-      // SSH sent to a stand-in (PILOT_SSH_TARGET, tests and development): the VM's console key is not its key.
-      if (ctx.env.PILOT_SSH_TARGET) return Promise.resolve(undefined);
+      // SSH sent to a stand-in (PILOT_SSH_TARGET, tests and development): the VM's console key is not its key,
+      // unless a test serves the stand-in's key through the console (PILOT_TEST_CONSOLE_HOST_KEYS, host-keys.ts).
+      if (ctx.env.PILOT_SSH_TARGET && !consoleSpeaksForStandIn(ctx.env)) return Promise.resolve(undefined);
       return consoleHostKey(kindEnv(state.settings as AwsSettings), server.id, progress);
     },
 

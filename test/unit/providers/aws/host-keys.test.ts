@@ -45,6 +45,14 @@ describe("hostKeyFromConsole", () => {
     const onlyFingerprints = BOOT.split("\r\n").slice(0, 8).join("\n");
     expect(hostKeyFromConsole(onlyFingerprints)).toBe(fingerprintOfLine(ED25519));
   });
+  it("reads the fingerprint block as Ubuntu's console shows it, behind logger's syslog priority and date", () => {
+    // cloud-init's write-ssh-key-fingerprints pipes the block through `logger --stderr -t ec2`.
+    const syslog = BOOT.split("\r\n")
+      .slice(0, 8)
+      .map((l) => (l.startsWith("ec2: ") ? `<14>Feb  5 10:07:40 ${l}` : l))
+      .join("\n");
+    expect(hostKeyFromConsole(syslog)).toBe(fingerprintOfLine(ED25519));
+  });
   it("finds nothing in a console that has not got that far, or in an unfinished block", () => {
     expect(hostKeyFromConsole(BOOT.split("\r\n").slice(0, 2).join("\n"))).toBeUndefined();
     expect(hostKeyFromConsole(BOOT.split("\r\n").slice(0, 5).join("\n"))).toBeUndefined();
@@ -106,6 +114,18 @@ describe("the AWS provider's publishedHostKey", () => {
     expect(await provider().publishedHostKey!(state(), () => undefined)).toBeUndefined();
     expect(await provider().publishedHostKey!(state({ status: "creating" }), () => undefined)).toBeUndefined();
     expect(await provider({ PILOT_SSH_TARGET: "me@127.0.0.1:2222" }).publishedHostKey!(state({ status: "created", id: "i-9" }), () => undefined)).toBeUndefined();
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  it("reads the console for a stand-in too when a test serves the stand-in's keys there (PILOT_TEST_CONSOLE_HOST_KEYS=1)", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: "i-9", LaunchTime: new Date() }] }] });
+    ec2Mock.on(GetConsoleOutputCommand).resolves({ Output: Buffer.from(BOOT).toString("base64") });
+    const standIn = { PILOT_SSH_TARGET: "me@127.0.0.1:2222", PILOT_TEST_CONSOLE_HOST_KEYS: "1" };
+    expect(await provider(standIn).publishedHostKey!(state({ status: "created", id: "i-9" }), () => undefined)).toBe(ED25519);
+    expect(ec2Mock.commandCalls(GetConsoleOutputCommand)).toHaveLength(1);
+    // Any other value keeps the stand-in rule.
+    ec2Mock.resetHistory();
+    expect(await provider({ ...standIn, PILOT_TEST_CONSOLE_HOST_KEYS: "yes" }).publishedHostKey!(state({ status: "created", id: "i-9" }), () => undefined)).toBeUndefined();
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 });
