@@ -28,10 +28,12 @@ export interface EcsDeploy {
   region: string;
   /** ECR repository name (not URI): the aws-ecr registry plugin takes the name. */
   repository: string;
-  /** The stack's private subnets (two zones: an ALB needs two). */
+  /** The stack's public subnets (two zones: an internet-facing load balancer needs two). */
   subnets: string[];
-  /** The stack's apps security group, which the database admits. */
-  securityGroupIds: string[];
+  /** The stack's apps security group: the database admits it, and it admits the load balancers. */
+  appsGroupId: string;
+  /** The stack's load balancers' security group: HTTP from the ranges the stack allows. */
+  lbGroupId: string;
 }
 
 /** Cloud Run, images in the stack's Artifact Registry repository, the database reached through the VPC connector. */
@@ -145,12 +147,20 @@ function deployUse(input: AppHclInput): HclItem {
       attr("cpu", ECS_CPU),
       attr("memory", ECS_MEMORY_MIB),
       attr("service_port", input.port),
-      comment("The stack's private subnets and its apps security group (the one the database admits)."),
+      comment(
+        "The stack's public subnets, with a public address so the task pulls its image from ECR\n" +
+          "without a NAT gateway. Its groups admit the load balancer on any port (sg-apps) and\n" +
+          "HTTP from the ranges the load balancer admits (sg-lb); the database admits sg-apps.",
+      ),
       attr("subnets", d.subnets),
-      attr("security_group_ids", d.securityGroupIds),
-      attr("assign_public_ip", false),
-      comment("An internal load balancer: the stack has no public subnets in two zones, and\nnothing Pilot makes listens to the world unless you ask."),
-      block("alb", [], [attr("internal", true), attr("subnets", d.subnets)]),
+      attr("assign_public_ip", true),
+      comment(
+        "Both groups: the plugin gives its load balancer the service's groups whenever\n" +
+          "alb.security_group_ids is set (so it makes no group open to the world).",
+      ),
+      attr("security_group_ids", [d.appsGroupId, d.lbGroupId]),
+      comment("Internet-facing, reachable on HTTP from the ranges the stack allows (pilot up-server --public-apps: anyone)."),
+      block("alb", [], [attr("subnets", d.subnets), attr("security_group_ids", [d.lbGroupId])]),
     ]);
   }
   return block("use", ["google-cloud-run"], [

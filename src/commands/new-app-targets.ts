@@ -53,16 +53,22 @@ export function dockerPlan(ctx: CommandContext, provider: Provider<any>, state: 
   return { deploy, serverAddress: serverAddressOf(provider, state) };
 }
 
-/** ECS: the stack's region, private subnets and apps security group, and the app's own ECR repository. */
+/**
+ * ECS: the stack's region, its two public subnets (for the load balancer and the tasks), the
+ * apps' and load balancers' security groups, and the app's own ECR repository.
+ */
 export function ecsPlan(ctx: CommandContext, provider: Provider<any>, state: StackState, project: string, app: string, repository: (name: string) => string): TargetPlan {
   const region = state.settings.region;
-  const subnets = ["subnet-private-a", "subnet-private-b"].map((k) => outOf(state, k)?.subnetId as string | undefined);
-  const sg = outOf(state, "sg-apps")?.groupId as string | undefined;
+  const subnets = ["subnet-public", "subnet-public-b"].map((k) => outOf(state, k)?.subnetId as string | undefined);
+  const appsGroup = outOf(state, "sg-apps")?.groupId as string | undefined;
+  const lbGroup = outOf(state, "sg-lb")?.groupId as string | undefined;
   if (typeof region !== "string") throw missing(ctx, "region");
-  if (subnets.some((s) => !s)) throw missing(ctx, "private subnets");
-  if (!sg) throw missing(ctx, "apps security group");
+  // A stack made before ECS apps had their own subnets and groups: up-server adds them.
+  if (subnets.some((s) => !s)) throw missing(ctx, "public subnets in two zones");
+  if (!appsGroup) throw missing(ctx, "apps security group");
+  if (!lbGroup) throw missing(ctx, "load balancers' security group");
   const name = repository(appKey(project, app));
-  const deploy: EcsDeploy = { target: "ecs", region, repository: name, subnets: subnets as string[], securityGroupIds: [sg] };
+  const deploy: EcsDeploy = { target: "ecs", region, repository: name, subnets: subnets as string[], appsGroupId: appsGroup, lbGroupId: lbGroup };
   return { deploy, serverAddress: serverAddressOf(provider, state), repository: { kind: "ecr", id: name, image: "", region } };
 }
 

@@ -19,6 +19,7 @@ export default defineCommand({
     "enable-apis": { type: "boolean", description: "GCP: enable the Google APIs Pilot needs that are disabled, instead of stopping" },
     "allow-cidr": { type: "string", description: "CIDR allowed to reach SSH and Waypoint; repeatable (default: your public address /32)" },
     "allow-world": { type: "boolean", description: "Permit 0.0.0.0/0 in --allow-cidr (not recommended)" },
+    "public-apps": { type: "boolean", description: "AWS: let anyone reach the ECS apps' load balancers on HTTP (default: the --allow-cidr ranges only)" },
     "instance-type": { type: "string", description: "Server VM size (AWS default t3.small, GCP machine type e2-small)" },
     "db-instance-class": { type: "string", description: "Database size (AWS default db.t4g.micro, GCP Cloud SQL tier db-g1-small)" },
     ami: { type: "string", description: "Server image id (default: the latest Ubuntu 24.04 LTS, looked up at run time)" },
@@ -59,6 +60,7 @@ export default defineCommand({
           dryRun: args["dry-run"],
           allowCidr: repeatedFlag(rawArgs, "allow-cidr"),
           allowWorld: args["allow-world"],
+          publicApps: args["public-apps"],
           instanceType: args["instance-type"],
           dbInstanceClass: args["db-instance-class"],
           ami: args.ami,
@@ -150,6 +152,7 @@ const PROVIDER_ONLY_FLAGS: Record<string, { provider: string; elsewhere: string 
   project: { provider: "gcp", elsewhere: "Drop the flag: AWS takes its account from your credentials." },
   zone: { provider: "gcp", elsewhere: "Drop the flag: on AWS Pilot picks the zones of --region." },
   "enable-apis": { provider: "gcp", elsewhere: "Drop the flag: it enables Google APIs." },
+  "public-apps": { provider: "aws", elsewhere: "Drop the flag: it opens the load balancers of ECS apps; `pilot new app --public` makes a Cloud Run app public." },
 };
 
 /** Refuses a provider-specific flag given for another provider (nothing is touched yet). */

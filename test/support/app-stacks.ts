@@ -20,9 +20,10 @@ export function stackState(provider: ProviderName, overrides: Partial<StackState
       ...base,
       settings: { region: "eu-west-1", allowCidrs: ["203.0.113.7/32"], allowWorld: false, instanceType: "t3.small", dbInstanceClass: "db.t4g.micro" },
       resources: {
-        "subnet-private-a": created("aws.ec2.subnet", "subnet-0aaa", { subnetId: "subnet-0aaa" }),
-        "subnet-private-b": created("aws.ec2.subnet", "subnet-0bbb", { subnetId: "subnet-0bbb" }),
+        "subnet-public": created("aws.ec2.subnet", "subnet-0aaa", { subnetId: "subnet-0aaa" }),
+        "subnet-public-b": created("aws.ec2.subnet", "subnet-0bbb", { subnetId: "subnet-0bbb" }),
         "sg-apps": created("aws.ec2.security-group", "sg-0ccc", { groupId: "sg-0ccc" }),
+        "sg-lb": created("aws.ec2.security-group", "sg-0ddd", { groupId: "sg-0ddd" }),
         eip: created("aws.ec2.eip", "eipalloc-1", { publicIp: "203.0.113.10", allocationId: "eipalloc-1" }),
         db: created("aws.rds.instance", "pilot-x", { endpoint: "db.example.internal", port: 5432 }),
       },

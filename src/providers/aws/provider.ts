@@ -44,8 +44,11 @@ export interface AwsProviderOptions {
 
 /** The address plan: one /16 per stack VPC, a /24 per subnet. */
 const VPC_CIDR = "10.42.0.0/16";
-const SUBNETS = { public: "10.42.0.0/24", privateA: "10.42.10.0/24", privateB: "10.42.11.0/24" };
+const SUBNETS = { public: "10.42.0.0/24", publicB: "10.42.1.0/24", privateA: "10.42.10.0/24", privateB: "10.42.11.0/24" };
 const WAYPOINT_PORTS = [9701, 9702];
+/** The apps' load balancers listen on HTTP (the aws-ecs plugin's default listener without a certificate). */
+const APP_LB_PORT = 80;
+const WORLD = "0.0.0.0/0";
 const POSTGRES_PORT = 5432;
 const ROOT_VOLUME_GB = 30;
 const DB_STORAGE_GB = 20;
@@ -163,10 +166,14 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
         // RDS requires a subnet group spanning two zones even for a single-AZ database.
         node<SubnetSpec>("subnet-private-a", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.privateA, zoneIndex: 0 })),
         node<SubnetSpec>("subnet-private-b", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.privateB, zoneIndex: 1 })),
-        node<RouteTableSpec>("route-public", k.routeTable, ["vpc", "igw", "subnet-public"], (d) => ({
+        // ECS apps: an internet-facing load balancer needs public subnets in two zones, and the
+        // apps' tasks run there with public addresses so Fargate pulls from ECR without a NAT
+        // gateway (AWS Copilot's default placement; a NAT gateway would cost more than the server).
+        node<SubnetSpec>("subnet-public-b", k.subnet, ["vpc"], (d) => ({ vpcId: d.vpc.vpcId, cidr: SUBNETS.publicB, zoneIndex: 1 })),
+        node<RouteTableSpec>("route-public", k.routeTable, ["vpc", "igw", "subnet-public", "subnet-public-b"], (d) => ({
           vpcId: d.vpc.vpcId,
           internetGatewayId: d.igw.internetGatewayId,
-          subnetIds: [d["subnet-public"].subnetId],
+          subnetIds: [d["subnet-public"].subnetId, d["subnet-public-b"].subnetId],
         })),
         node<SecurityGroupSpec>("sg-server", k.securityGroup, ["vpc"], (d) => ({
           vpcId: d.vpc.vpcId,
@@ -174,11 +181,19 @@ export function createAwsProvider(ctx: ProviderContext, options: AwsProviderOpti
           description: "Pilot server: SSH and Waypoint from the allowed ranges only",
           ingress: [22, ...WAYPOINT_PORTS].map((port) => ({ port, cidrs: settings.allowCidrs })),
         })),
-        node<SecurityGroupSpec>("sg-apps", k.securityGroup, ["vpc"], (d) => ({
+        node<SecurityGroupSpec>("sg-lb", k.securityGroup, ["vpc"], (d) => ({
+          vpcId: d.vpc.vpcId,
+          name: named("sg-lb"),
+          // A group's description cannot change, so it names no range: --public-apps may change later.
+          description: "Pilot apps' load balancers: HTTP from the ranges the stack allows",
+          ingress: [{ port: APP_LB_PORT, cidrs: settings.publicApps ? [WORLD] : settings.allowCidrs }],
+        })),
+        // Any TCP port from the load balancers' group: each app listens on its own port.
+        node<SecurityGroupSpec>("sg-apps", k.securityGroup, ["vpc", "sg-lb"], (d) => ({
           vpcId: d.vpc.vpcId,
           name: named("sg-apps"),
-          description: "Pilot apps (ECS services): outbound only",
-          ingress: [],
+          description: "Pilot apps (ECS services): from their load balancers only",
+          ingress: [{ port: 0, toPort: 65535, sourceGroupIds: [d["sg-lb"].groupId] }],
         })),
         node<SecurityGroupSpec>("sg-db", k.securityGroup, ["vpc", "sg-server", "sg-apps"], (d) => ({
           vpcId: d.vpc.vpcId,

@@ -26,9 +26,11 @@ import {
   type AwsKindEnv,
 } from "./shared.js";
 
-/** One allowed inbound TCP port, from address ranges and/or other security groups. */
+/** One allowed inbound TCP port (or range, up to `toPort`), from address ranges and/or other security groups. */
 export interface IngressRule {
   port: number;
+  /** Last port of a range starting at `port`; unset for a single port. */
+  toPort?: number;
   cidrs?: string[];
   sourceGroupIds?: string[];
 }
@@ -64,8 +66,10 @@ const GONE = ["InvalidGroup.NotFound", "InvalidGroupId.NotFound"];
 export function ruleKeys(rules: IngressRule[]): string[] {
   const keys = new Set<string>();
   for (const r of rules) {
-    for (const c of r.cidrs ?? []) keys.add(`tcp:${r.port}:cidr:${c}`);
-    for (const g of r.sourceGroupIds ?? []) keys.add(`tcp:${r.port}:sg:${g}`);
+    // The same spelling permissionKeys reads back from AWS: "22", or "0-65535" for a range.
+    const ports = r.toPort === undefined || r.toPort === r.port ? String(r.port) : `${r.port}-${r.toPort}`;
+    for (const c of r.cidrs ?? []) keys.add(`tcp:${ports}:cidr:${c}`);
+    for (const g of r.sourceGroupIds ?? []) keys.add(`tcp:${ports}:sg:${g}`);
   }
   return [...keys].sort();
 }
@@ -73,7 +77,7 @@ export function ruleKeys(rules: IngressRule[]): string[] {
 function permissionKeys(perms: IpPermission[] | undefined): string[] {
   const keys: string[] = [];
   for (const p of perms ?? []) {
-    // Pilot only writes single-port TCP rules; anything else (added by hand) still shows as drift.
+    // Pilot writes TCP rules for one port or a range; anything else (added by hand) still shows as drift.
     const port = p.FromPort === undefined ? "all" : p.FromPort === p.ToPort ? String(p.FromPort) : `${p.FromPort}-${p.ToPort}`;
     const proto = p.IpProtocol ?? "-1";
     for (const r of p.IpRanges ?? []) keys.push(`${proto}:${port}:cidr:${r.CidrIp}`);

@@ -16,6 +16,11 @@ export interface AwsSettings extends Record<string, unknown> {
   allowCidrs: string[];
   /** Set to permit 0.0.0.0/0 (--allow-world). */
   allowWorld: boolean;
+  /**
+   * Who may reach the ECS apps' load balancers: anyone when set (--public-apps),
+   * else the allowCidrs ranges. Unset in state written before the flag existed.
+   */
+  publicApps?: boolean;
   instanceType: string;
   dbInstanceClass: string;
   /** An AMI to use instead of the newest Ubuntu 24.04 LTS (--ami). */
@@ -84,6 +89,8 @@ export async function resolveAwsSettings(
   // Checked before any look-up, so a typo or an open-to-the-world range fails at once.
   const givenCidrs = checkAllowCidrs(flags.allowCidr, prev.allowCidrs, allowWorld);
   const skipFinalSnapshot = flags.skipFinalSnapshot === true ? true : undefined;
+  // Kept for later runs like --allow-world: --no-public-apps closes them again.
+  const publicApps = typeof flags.publicApps === "boolean" ? flags.publicApps : prev.publicApps === true;
 
   const region = regionFlag ?? (typeof prev.region === "string" ? prev.region : undefined) ?? (await lookups.defaultRegion());
   if (!region) {
@@ -94,6 +101,7 @@ export async function resolveAwsSettings(
 
   const settings: AwsSettings = { region, allowCidrs, allowWorld, instanceType, dbInstanceClass };
   if (ami) settings.ami = ami;
+  if (publicApps) settings.publicApps = true;
   if (skipFinalSnapshot) settings.skipFinalSnapshot = true;
   return settings;
 }

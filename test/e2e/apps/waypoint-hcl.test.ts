@@ -113,7 +113,10 @@ describe("generated waypoint.hcl against the real Waypoint 0.11.4", () => {
 
   it("the check fails on a field a plugin does not have, or a required one left out", () => {
     const ecs = golden("ecs");
-    const badDeploy = check("bad-deploy", ecs.replace("      assign_public_ip   = false", "      assign_public_ip   = false\n      public_url = true"));
+    // Each edit must find its anchor, or the check would pass on an unchanged file.
+    const anchor = "      assign_public_ip = true";
+    expect(ecs).toContain(anchor);
+    const badDeploy = check("bad-deploy", ecs.replace(anchor, `${anchor}\n      public_url = true`));
     expect(badDeploy.up).toMatch(/waypoint\.hcl:\d+,\d+-\d+: Unsupported argument; An argument named "public_url" is/);
     const badRegistry = check("bad-registry", ecs.replace('        tag        = "latest"\n', ""));
     expect(badRegistry.build).toMatch(/waypoint\.hcl:\d+,\d+-\d+: Missing required argument; The argument "tag" is required/);

@@ -167,7 +167,7 @@ describe("AWS provider against moto", () => {
 
   it("keeps a final RDS snapshot on delete and names it in progress", async () => {
     h = await makeHarness();
-    const wanted = new Set(["vpc", "subnet-private-a", "subnet-private-b", "sg-server", "sg-apps", "sg-db", "db-subnet-group", "db"]);
+    const wanted = new Set(["vpc", "subnet-private-a", "subnet-private-b", "sg-server", "sg-lb", "sg-apps", "sg-db", "db-subnet-group", "db"]);
     const nodes = topoOrder(h.provider.graph(h.settings, h.store.current!)).filter((n) => wanted.has(n.key));
     for (const n of nodes) await createNode(h, n);
     const dbNode = nodes.find((n) => n.key === "db")!;

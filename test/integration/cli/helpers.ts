@@ -19,10 +19,10 @@ export const UP_FLAGS = ["--provider", "aws", "--region", "us-east-1", "--allow-
 /** What one whole AWS stack is, by kind (see test/support/aws-inventory.ts); the provider makes one route table. */
 export const FULL_STACK: Record<string, number> = {
   vpc: 1,
-  subnet: 3,
+  subnet: 4,
   igw: 1,
   routeTable: 1,
-  securityGroup: 3,
+  securityGroup: 4,
   keyPair: 1,
   instance: 1,
   eip: 1,
@@ -32,9 +32,9 @@ export const FULL_STACK: Record<string, number> = {
   instanceProfile: 1,
 };
 
-/** The stack's 16 node keys, each of which must end up "created" with an id. */
+/** The stack's 18 node keys, each of which must end up "created" with an id. */
 export const NODE_KEYS = [
-  "vpc", "igw", "subnet-public", "subnet-private-a", "subnet-private-b", "route-public", "sg-server", "sg-apps", "sg-db",
+  "vpc", "igw", "subnet-public", "subnet-public-b", "subnet-private-a", "subnet-private-b", "route-public", "sg-server", "sg-lb", "sg-apps", "sg-db",
   "key-pair", "role-server", "profile-server", "server", "eip", "db-subnet-group", "db",
 ];
 
@@ -142,8 +142,8 @@ export async function expectOneStack(cli: Cli, stack: string): Promise<Inventory
   expect(inv.db).toEqual([r.db.id]);
   expect(inv.igw).toEqual([r.igw.id]);
   expect(inv.routeTable).toEqual([r["route-public"].id]);
-  expect([...inv.subnet].sort()).toEqual([r["subnet-public"].id, r["subnet-private-a"].id, r["subnet-private-b"].id].sort());
-  expect([...inv.securityGroup].sort()).toEqual([r["sg-server"].id, r["sg-apps"].id, r["sg-db"].id].sort());
+  expect([...inv.subnet].sort()).toEqual([r["subnet-public"].id, r["subnet-public-b"].id, r["subnet-private-a"].id, r["subnet-private-b"].id].sort());
+  expect([...inv.securityGroup].sort()).toEqual([r["sg-server"].id, r["sg-lb"].id, r["sg-apps"].id, r["sg-db"].id].sort());
   return inv;
 }
 

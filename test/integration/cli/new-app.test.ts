@@ -99,8 +99,8 @@ describe("pilot new app --target ecs against moto", () => {
     expect(r.json.repository).toEqual({ kind: "ecr", id: "pilot-prod/shop/web", image: repo.repositoryUri, region: "eu-west-1" });
     const text = readFileSync(hcl(), "utf8");
     expect(text).toContain('repository = "pilot-prod/shop/web"');
-    expect(text).toContain('subnets            = ["subnet-0aaa", "subnet-0bbb"]');
-    expect(text).toContain('security_group_ids = ["sg-0ccc"]');
+    expect(text).toContain('subnets          = ["subnet-0aaa", "subnet-0bbb"]');
+    expect(text).toContain('security_group_ids = ["sg-0ccc", "sg-0ddd"]');
     expect(new StateStore(h.home, "prod").load()!.apps!["shop/web"]!.repository).toEqual(r.json.repository);
 
     // Run again (--force): the repository carries this stack's tags, so it is adopted, not duplicated.

@@ -44,7 +44,7 @@ describe("waypoint.hcl per target", () => {
     });
   });
 
-  it("ecs: the app's ECR repository as registry, ECS in the stack's private subnets with its apps security group", async () => {
+  it("ecs: the app's ECR repository as registry, ECS in the stack's public subnets behind an internet-facing load balancer, with the apps and load balancers' groups", async () => {
     const app = one((await parsed(golden("ecs"))).app.web);
     expect(Object.keys(app).sort()).toEqual(["build", "deploy"]);
     const build = one(app.build);
@@ -59,9 +59,9 @@ describe("waypoint.hcl per target", () => {
       memory: 512,
       service_port: 8080,
       subnets: ["subnet-0aaa", "subnet-0bbb"],
-      security_group_ids: ["sg-0ccc"],
-      assign_public_ip: false,
-      alb: [{ internal: true, subnets: ["subnet-0aaa", "subnet-0bbb"] }],
+      assign_public_ip: true,
+      security_group_ids: ["sg-0ccc", "sg-0ddd"],
+      alb: [{ subnets: ["subnet-0aaa", "subnet-0bbb"], security_group_ids: ["sg-0ddd"] }],
     });
   });
 

@@ -17,7 +17,7 @@ export const GOLDEN_INPUTS: Record<"docker" | "ecs" | "cloud-run", AppHclInput> 
     provider: "aws",
     withDb: true,
     serverAddress: "203.0.113.10:9701",
-    deploy: { target: "ecs", region: "eu-west-1", repository: "pilot-default/shop/web", subnets: ["subnet-0aaa", "subnet-0bbb"], securityGroupIds: ["sg-0ccc"] },
+    deploy: { target: "ecs", region: "eu-west-1", repository: "pilot-default/shop/web", subnets: ["subnet-0aaa", "subnet-0bbb"], appsGroupId: "sg-0ccc", lbGroupId: "sg-0ddd" },
   },
   "cloud-run": {
     ...base,

@@ -67,13 +67,33 @@ describe("graph", () => {
     expect(ruleKeys(sgServer.ingress)).toEqual(["tcp:22:cidr:203.0.113.4/32", "tcp:9701:cidr:203.0.113.4/32", "tcp:9702:cidr:203.0.113.4/32"]);
     const sgDb = byKey["sg-db"]!.spec({ vpc: { vpcId: "vpc-1" }, "sg-server": { groupId: "sg-s" }, "sg-apps": { groupId: "sg-a" } });
     expect(ruleKeys(sgDb.ingress)).toEqual(["tcp:5432:sg:sg-a", "tcp:5432:sg:sg-s"]);
-    expect(byKey["sg-apps"]!.spec({ vpc: { vpcId: "vpc-1" } }).ingress).toEqual([]);
+    // ECS apps: their load balancers take HTTP from the allowed ranges only, the apps take anything from their load balancers only.
+    expect(ruleKeys(byKey["sg-lb"]!.spec({ vpc: { vpcId: "vpc-1" } }).ingress)).toEqual(["tcp:80:cidr:203.0.113.4/32"]);
+    expect(ruleKeys(byKey["sg-apps"]!.spec({ vpc: { vpcId: "vpc-1" }, "sg-lb": { groupId: "sg-l" } }).ingress)).toEqual(["tcp:0-65535:sg:sg-l"]);
+    const routes = byKey["route-public"]!.spec({ vpc: { vpcId: "v" }, igw: { internetGatewayId: "igw" }, "subnet-public": { subnetId: "s1" }, "subnet-public-b": { subnetId: "s2" } });
+    expect(routes.subnetIds).toEqual(["s1", "s2"]);
+    const publicB = byKey["subnet-public-b"]!.spec({ vpc: { vpcId: "v" } });
+    expect(publicB.zoneIndex).not.toBe(byKey["subnet-public"]!.spec({ vpc: { vpcId: "v" } }).zoneIndex);
     const db = byKey.db!.spec({ "db-subnet-group": { name: "g" }, "sg-db": { groupId: "sg-d" } });
     expect(JSON.stringify(db)).not.toContain("secret-password-1234");
     expect(db.password.reveal()).toBe("secret-password-1234");
     const a = byKey["subnet-private-a"]!.spec({ vpc: { vpcId: "v" } });
     const b = byKey["subnet-private-b"]!.spec({ vpc: { vpcId: "v" } });
     expect(a.zoneIndex).not.toBe(b.zoneIndex);
+  });
+
+  it("opens the apps' load balancers to anyone only with --public-apps", () => {
+    const { provider } = setup();
+    const lb = (publicApps: boolean) =>
+      provider
+        .graph({ ...settings, publicApps }, stateWith({}, {}))
+        .find((n) => n.key === "sg-lb")!
+        .spec({ vpc: { vpcId: "vpc-1" } });
+    expect(ruleKeys(lb(false).ingress)).toEqual(["tcp:80:cidr:203.0.113.4/32"]);
+    expect(ruleKeys(lb(true).ingress)).toEqual(["tcp:80:cidr:0.0.0.0/0"]);
+    // The server's own ports stay on the allowed ranges either way.
+    const server = provider.graph({ ...settings, publicApps: true }, stateWith({}, {})).find((n) => n.key === "sg-server")!;
+    expect(ruleKeys(server.spec({ vpc: { vpcId: "vpc-1" } }).ingress).join()).not.toContain("0.0.0.0/0");
   });
 
   it("reports SG ingress drift as an in-place update", () => {

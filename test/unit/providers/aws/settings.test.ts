@@ -90,6 +90,15 @@ describe("resolveAwsSettings", () => {
     expect(s.allowWorld).toBe(true);
   });
 
+  it("keeps --public-apps for later runs until it is turned off, and leaves it out of state when off", async () => {
+    const stored = { region: "us-east-1", allowCidrs: ["192.0.2.0/24"], allowWorld: false, instanceType: "t3.small", dbInstanceClass: "db.t4g.micro" };
+    expect((await resolveAwsSettings({}, stored, lookups())).publicApps).toBeUndefined();
+    const opened = await resolveAwsSettings({ publicApps: true }, stored, lookups());
+    expect(opened.publicApps).toBe(true);
+    expect((await resolveAwsSettings({}, opened, lookups())).publicApps).toBe(true);
+    expect((await resolveAwsSettings({ publicApps: false }, opened, lookups())).publicApps).toBeUndefined();
+  });
+
   it("refuses a stored 0.0.0.0/0 when --allow-world is now false", async () => {
     await expect(resolveAwsSettings({ allowWorld: false }, { region: "us-east-1", allowCidrs: ["0.0.0.0/0"], allowWorld: true }, lookups())).rejects.toThrow(
       /whole internet/,
