@@ -245,6 +245,7 @@ export default async function benchTerraform(): Promise<void> {
         stack: STACK,
         stack_id: stackId,
         allow_cidrs: [ALLOW_CIDR],
+        public_apps: false, // UP passes no --public-apps
         instance_type: DEFAULT_INSTANCE_TYPE,
         db_instance_class: DEFAULT_DB_INSTANCE_CLASS,
         public_key: generateEd25519(`pilot-${STACK}`).public.trim(),

@@ -1,8 +1,9 @@
 # The stack `pilot up-server --provider aws` makes (src/providers/aws/provider.ts),
 # written the way a Terraform user would, for `npm run bench -- terraform`
 # (bench/terraform.ts). Same resources, CIDRs, names, tags, rules and
-# settings, node for node; where Terraform needs two resources for one Pilot
-# node (route table + association, role + inline policy) both are here.
+# settings, node for node; where Terraform needs more than one resource for a
+# Pilot node (route table + its two associations, role + inline policy) all
+# are here.
 # Deliberate differences, each also noted where it is made:
 #   - the database's deletion_protection is false (Pilot: true, lifted by
 #     `pilot teardown` after its prompt): with true, `terraform destroy` fails
@@ -39,12 +40,14 @@ provider "aws" {
 }
 
 locals {
-  # src/providers/aws/provider.ts: VPC_CIDR, SUBNETS, WAYPOINT_PORTS, POSTGRES_PORT, ROOT_VOLUME_GB, DB_STORAGE_GB.
+  # src/providers/aws/provider.ts: VPC_CIDR, SUBNETS, WAYPOINT_PORTS, APP_LB_PORT, POSTGRES_PORT, ROOT_VOLUME_GB, DB_STORAGE_GB.
   vpc_cidr       = "10.42.0.0/16"
   public_cidr    = "10.42.0.0/24"
+  public_b_cidr  = "10.42.1.0/24"
   private_a_cidr = "10.42.10.0/24"
   private_b_cidr = "10.42.11.0/24"
   server_ports   = [22, 9701, 9702]
+  app_lb_port    = 80
   postgres_port  = 5432
   root_volume_gb = 30
   db_storage_gb  = 20
@@ -55,8 +58,8 @@ locals {
   # shared.ts stackTagList(): pilot:stack, pilot:stack-id, pilot:key and Name on everything.
   stack_tags = { "pilot:stack" = var.stack, "pilot:stack-id" = var.stack_id }
   tags = { for key in [
-    "vpc", "igw", "subnet-public", "subnet-private-a", "subnet-private-b", "route-public",
-    "sg-server", "sg-apps", "sg-db", "key-pair", "role-server", "profile-server", "server", "eip",
+    "vpc", "igw", "subnet-public", "subnet-private-a", "subnet-private-b", "subnet-public-b",
+    "route-public", "sg-server", "sg-lb", "sg-apps", "sg-db", "key-pair", "role-server", "profile-server", "server", "eip",
     "db-subnet-group", "db",
   ] : key => merge(local.stack_tags, { "pilot:key" = key, Name = "pilot-${var.stack}-${key}" }) }
 
@@ -122,7 +125,16 @@ resource "aws_subnet" "private_b" {
   tags              = local.tags["subnet-private-b"]
 }
 
-# Pilot's "route-public" node is the table, its default route and its association.
+# ECS apps: an internet-facing load balancer needs public subnets in two zones,
+# and the apps' tasks run there with public addresses (no NAT gateway).
+resource "aws_subnet" "public_b" {
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = local.public_b_cidr
+  availability_zone = local.zones[1]
+  tags              = local.tags["subnet-public-b"]
+}
+
+# Pilot's "route-public" node is the table, its default route and its two associations.
 resource "aws_route_table" "public" {
   vpc_id = aws_vpc.main.id
   route {
@@ -135,6 +147,11 @@ resource "aws_route_table" "public" {
 resource "aws_route_table_association" "public" {
   route_table_id = aws_route_table.public.id
   subnet_id      = aws_subnet.public.id
+}
+
+resource "aws_route_table_association" "public_b" {
+  route_table_id = aws_route_table.public.id
+  subnet_id      = aws_subnet.public_b.id
 }
 
 # --- Security groups. Inline rules, so each group is one resource whose rules
@@ -163,10 +180,37 @@ resource "aws_security_group" "server" {
   tags = local.tags["sg-server"]
 }
 
+# The apps' load balancers: HTTP from the allowed ranges, or from anywhere with --public-apps.
+resource "aws_security_group" "lb" {
+  name        = "pilot-${var.stack}-sg-lb"
+  description = "Pilot apps' load balancers: HTTP from the ranges the stack allows"
+  vpc_id      = aws_vpc.main.id
+  ingress {
+    protocol    = "tcp"
+    from_port   = local.app_lb_port
+    to_port     = local.app_lb_port
+    cidr_blocks = var.public_apps ? ["0.0.0.0/0"] : var.allow_cidrs
+  }
+  egress {
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  tags = local.tags["sg-lb"]
+}
+
+# Any TCP port from the load balancers' group: each app listens on its own port.
 resource "aws_security_group" "apps" {
   name        = "pilot-${var.stack}-sg-apps"
-  description = "Pilot apps (ECS services): outbound only"
+  description = "Pilot apps (ECS services): from their load balancers only"
   vpc_id      = aws_vpc.main.id
+  ingress {
+    protocol        = "tcp"
+    from_port       = 0
+    to_port         = 65535
+    security_groups = [aws_security_group.lb.id]
+  }
   egress {
     protocol    = "-1"
     from_port   = 0
@@ -266,7 +310,7 @@ resource "aws_instance" "server" {
   tags        = local.tags["server"]
   volume_tags = local.tags["server"]
   # Pilot's server node depends on the route table: the server must reach the internet once running.
-  depends_on = [aws_route_table_association.public]
+  depends_on = [aws_route_table_association.public, aws_route_table_association.public_b]
 }
 
 # An address can only be associated once the VPC has an internet gateway.

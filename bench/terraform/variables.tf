@@ -26,6 +26,11 @@ variable "allow_cidrs" {
   type        = list(string)
 }
 
+variable "public_apps" {
+  description = "Pilot's --public-apps: the apps' load balancers take HTTP from anywhere instead of from allow_cidrs."
+  type        = bool
+}
+
 variable "instance_type" {
   type = string
 }

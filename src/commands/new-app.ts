@@ -69,16 +69,22 @@ function givenAnswers(a: NewAppArgs, rawArgs: string[]): Partial<AppAnswers> {
 /** Targets whose waypoint.hcl can open the app to everyone. */
 const PUBLIC_TARGETS: readonly AppTarget[] = ["cloud-run"];
 
+/** Where the reach of a target's apps is decided instead, for the refusal's hint. */
+const REACH_ELSEWHERE: Partial<Record<AppTarget, string>> = {
+  ecs: "ECS apps share the stack's load balancers' group: `pilot up-server --public-apps` opens them all (default: --allow-cidr only).",
+  docker: "A docker app's port is published on the server host; leave out --public.",
+};
+
 /**
- * `--public` only where Pilot knows how to open an app (and keeps it closed
- * otherwise): Cloud Run. A docker app's port is the server host's business,
- * and an ECS app's reach is the stack's (its allowed CIDRs); neither takes it yet.
+ * `--public` only where it is the app's own choice: Cloud Run. A docker app's
+ * port is the server host's business, and an ECS app's reach is the stack's
+ * (`up-server --public-apps`).
  */
 function refusePublic(target: AppTarget, isPublic: boolean | undefined): void {
   if (isPublic && !PUBLIC_TARGETS.includes(target)) {
     throw new UsageError(
-      `--public is not supported for the ${target} target: only ${PUBLIC_TARGETS.join(", ")} apps can be made public so far; nothing was written.`,
-      "Leave out --public.",
+      `--public is not supported for the ${target} target: only ${PUBLIC_TARGETS.join(", ")} apps are made public one by one; nothing was written.`,
+      REACH_ELSEWHERE[target] ?? "Leave out --public.",
     );
   }
 }

@@ -190,8 +190,10 @@ describe("pilot new app --public where the target cannot be public", () => {
       const r = await newApp(stack, ["--project", "shop", "--app", "web", "--port", "8080", "--target", target, "--public"]);
       expect(r.code, `${target} on ${provider}: ${r.stderr}`).toBe(2);
       expect(r.stderr.split("\n")[0]).toBe(
-        `Error: --public is not supported for the ${target} target: only cloud-run apps can be made public so far; nothing was written.`,
+        `Error: --public is not supported for the ${target} target: only cloud-run apps are made public one by one; nothing was written.`,
       );
+      // Where the reach is decided instead: the stack, for ECS.
+      if (target === "ecs") expect(r.stderr).toContain("pilot up-server --public-apps");
       expect(r.stdout).toBe("");
       expect(existsSync(hcl())).toBe(false);
       expect(readFileSync(file, "utf8")).toBe(before);
