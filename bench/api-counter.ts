@@ -8,6 +8,7 @@
  * Point the CLI at it with AWS_ENDPOINT_URL=<proxy url>.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
+import { listenOnLoopback } from "../test/support/loopback-server.js";
 
 /** A running counting proxy. */
 export interface ApiCounter {
@@ -66,13 +67,9 @@ export async function startApiCounter(target: string, opts: { delayMs?: number }
       else forward();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
+  const listener = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listener.url,
     counts: () => ({ ...counts }),
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
     reset: () => {
@@ -81,10 +78,6 @@ export async function startApiCounter(target: string, opts: { delayMs?: number }
     setDelay: (ms) => {
       delay = ms;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listener.close,
   };
 }

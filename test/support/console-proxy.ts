@@ -13,6 +13,7 @@
  */
 import { createServer, request, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from "node:http";
 import { createHash } from "node:crypto";
+import { listenOnLoopback } from "./loopback-server.js";
 
 /** A running console proxy. */
 export interface ConsoleProxy {
@@ -78,22 +79,14 @@ export async function startConsoleProxy(target: string): Promise<ConsoleProxy> {
       up.end(body);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
+  const listener = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listener.url,
     serve(fn) {
       consoleOf = fn;
     },
     reads: () => [...reads],
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listener.close,
   };
 }
 

@@ -27,6 +27,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import { actionOf } from "../../bench/api-counter.js";
+import { listenOnLoopback } from "./loopback-server.js";
 
 export { actionOf };
 
@@ -218,13 +219,9 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
+  const listener = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listener.url,
     faults: () => [...faults],
     calls: () => ({ ...seen }),
     replays: () => ({ ...replays }),
@@ -236,10 +233,6 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       replays = {};
       tokens = new Map();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listener.close,
   };
 }
