@@ -16,3 +16,10 @@ export function kindEnv(o: { region?: string; start?: number; step?: number } = 
   const clients: AwsClients = { ec2: new EC2Client({ region }), iam: new IAMClient({ region }), rds: new RDSClient({ region }), sts: new STSClient({ region }) };
   return { clients, region, pollScale: 0, now: () => (t += step) };
 }
+
+/** Tags of a node of this stack's lineage, and of the same stack name from another lineage. */
+export const OURS = { stack: "t", stackId: "11111111-2222-3333-4444-555555555555", key: "node" };
+export const THEIRS = { stack: "t", stackId: "99999999-8888-7777-6666-555555555555", key: "node" };
+
+/** An EC2-style error: EC2 has no modeled exceptions, the code is the error's name. */
+export const ec2Error = (code: string, message = code) => Object.assign(new Error(message), { name: code });

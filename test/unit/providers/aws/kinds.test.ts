@@ -59,15 +59,13 @@ import { securityGroupKind } from "../../../../src/providers/aws/security-group.
 import { stackTagList } from "../../../../src/providers/aws/shared.js";
 import { vpcKind } from "../../../../src/providers/aws/vpc.js";
 import { Secret } from "../../../../src/secret.js";
-import { kindEnv } from "./kind-env.js";
+import { ec2Error, kindEnv, OURS, THEIRS } from "./kind-env.js";
 
-const ours = { stack: "t", stackId: "11111111-2222-3333-4444-555555555555", key: "node" };
-const theirs = { stack: "t", stackId: "99999999-8888-7777-6666-555555555555", key: "node" };
+const ours = OURS;
+const theirs = THEIRS;
 const noProgress = { progress: () => undefined };
 const ctx = (key: string) => ({ token: "tok", tags: { ...ours, key }, ...noProgress });
 
-/** An EC2-style error: EC2 has no modeled exceptions, the code is the error's name. */
-const ec2Error = (code: string, message = code) => Object.assign(new Error(message), { name: code });
 const noSuchEntity = () => new NoSuchEntityException({ message: "not found", $metadata: {} });
 
 const ec2Mock = mockClient(EC2Client);

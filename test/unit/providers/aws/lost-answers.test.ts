@@ -45,11 +45,10 @@ import { securityGroupKind } from "../../../../src/providers/aws/security-group.
 import { stackTagList, tagFilters } from "../../../../src/providers/aws/shared.js";
 import { subnetKind } from "../../../../src/providers/aws/subnet.js";
 import { vpcKind } from "../../../../src/providers/aws/vpc.js";
-import { kindEnv } from "./kind-env.js";
+import { ec2Error, kindEnv, OURS, THEIRS } from "./kind-env.js";
 
-const ours = { stack: "t", stackId: "11111111-2222-3333-4444-555555555555", key: "node" };
-const theirs = { stack: "t", stackId: "99999999-8888-7777-6666-555555555555", key: "node" };
-const ec2Error = (code: string, message = code) => Object.assign(new Error(message), { name: code });
+const ours = OURS;
+const theirs = THEIRS;
 /** The answer's metadata as the SDK's retry middleware leaves it: how many attempts the call took. */
 const tried = (attempts: number) => ({ $metadata: { httpStatusCode: 200, attempts } });
 
