@@ -10,7 +10,7 @@
  * GREETING and whether its DATABASE_URL reaches the stack's PostgreSQL.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appStatus, startAppFixture, type AppFixture } from "../../support/app-fixture.js";
@@ -154,9 +154,22 @@ describe("the app workflow on the real Waypoint (local provider)", () => {
     await expect(fetch(`${url}/cgi-bin/status`)).rejects.toThrow();
   });
 
-  it("teardown of a stack with a deployed app removes the app too, then the network", async () => {
+  it("new project --waypoint-hcl keeps the configuration on the server: a repository without waypoint.hcl deploys", async () => {
+    // The team that would rather not commit waypoint.hcl: the repository loses it, the server keeps it.
+    const kept = join(t.home, "kept-waypoint.hcl");
+    renameSync(join(fixture.repoDir, "waypoint.hcl"), kept);
+    fixture.publish("without waypoint.hcl");
+    const project = await pilot(["new", "project", "shop", "--git-url", fixture.gitUrl, "--git-ref", "main", "--waypoint-hcl", kept, "--json"]);
+    expect(project.code, project.stderr).toBe(0);
+    expect(project.json).toMatchObject({ change: "updated", serverHcl: true });
     const up = await pilot(["up", "shop/web", "--json"]);
     expect(up.code, up.stderr).toBe(0);
+    expect(await appStatus(up.json.url)).toContain("db=42");
+  });
+
+  it("teardown of a stack with a deployed app removes the app too, then the network", async () => {
+    // Deployed by the test before.
+    expect(docker("ps", "-q", "--filter", "label=pilot.app=shop/web").trim()).not.toBe("");
     fixture.stopGit(); // the test's git daemon, also on the stack's network
     const down = await pilot(["teardown", "--yes", "--json"]);
     expect(down.code, down.stderr).toBe(0);
