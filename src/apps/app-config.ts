@@ -6,7 +6,7 @@
  */
 import { UsageError } from "../errors.js";
 import type { DatabaseInfo } from "../providers/types.js";
-import { postgresUrl } from "../providers/database-url.js";
+import { databaseVariables } from "../providers/database-url.js";
 import { expectOk, type ServerSession } from "./server-session.js";
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -42,15 +42,7 @@ export async function listConfig(session: ServerSession, project: string, app: s
   return text ? (JSON.parse(text) as Record<string, string>) : {};
 }
 
-/** DATABASE_URL and libpq's PG* variables for an app given the stack's database. */
+/** DATABASE_URL and libpq's PG* variables for an app given the stack's database (src/providers/database-url.ts). */
 export function databaseConfig(db: DatabaseInfo, password: string): Record<string, string> {
-  return {
-    DATABASE_URL: postgresUrl(db, password),
-    PGHOST: db.host,
-    PGPORT: String(db.port),
-    PGUSER: db.user,
-    PGPASSWORD: password,
-    PGDATABASE: db.database,
-    ...(db.requireTls ? { PGSSLMODE: "require" } : {}),
-  };
+  return databaseVariables(db, password);
 }

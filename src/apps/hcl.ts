@@ -5,7 +5,8 @@
  * builtin/pack, builtin/aws/ecr, builtin/aws/ecs, builtin/google/cloudrun);
  * the e2e tier checks each generated file with the real Waypoint binary.
  */
-import { appExecutionRoleName, appLogGroupName, ecsClusterName } from "../providers/aws/app-names.js";
+import { appExecutionRoleName, appLogGroupName, appParameterPath, ecsClusterName } from "../providers/aws/app-names.js";
+import { DATABASE_VARIABLE_NAMES } from "../providers/database-url.js";
 import type { ProviderName } from "../state/schema.js";
 import { attr, blank, block, comment, renderHcl, type HclItem } from "./hcl-writer.js";
 import type { AppBuilder } from "./names.js";
@@ -93,7 +94,16 @@ export function appHclItems(input: AppHclInput): HclItem[] {
 
 function appBody(input: AppHclInput, key: string): HclItem[] {
   const body: HclItem[] = [];
-  if (input.withDb) {
+  if (input.withDb && input.deploy.target === "ecs") {
+    body.push(
+      comment(
+        `DATABASE_URL is not in this file, on purpose: \`pilot up ${key}\` writes it (and libpq's\n` +
+          `PG* variables) to SSM Parameter Store as SecureString parameters, and ECS hands them\n` +
+          `to the app when its task starts (\`secrets\` below names them, with no value), so no\n` +
+          `password is ever committed with the code.`,
+      ),
+    );
+  } else if (input.withDb) {
     body.push(
       comment(`DATABASE_URL is not in this file, on purpose: \`pilot up ${key}\` sets it as the app's\nconfig on the Waypoint server (\`pilot env list ${key}\` shows it), which hands it to\nthe app at run time, so no password is ever committed with the code.`),
     );
@@ -123,6 +133,22 @@ function buildBody(input: AppHclInput): HclItem[] {
   return items;
 }
 
+/**
+ * The app's database variables as ECS secrets: each names an SSM parameter (`pilot up`
+ * writes them; the task's execution role may read that folder only). A name, not an
+ * ARN: ECS takes a parameter's name when it is in the task's own region, which it is.
+ */
+function ecsSecrets(input: AppHclInput): HclItem[] {
+  const path = appParameterPath(input.stack, input.project, input.app);
+  return [
+    comment(
+      "The stack's database, read by ECS from SSM Parameter Store when the task starts, with\n" +
+        "the execution role `pilot new app --with-db` made; `pilot up` writes the values.",
+    ),
+    attr("secrets", { map: Object.fromEntries(DATABASE_VARIABLE_NAMES.map((name) => [name, `${path}${name}`])) }),
+  ];
+}
+
 function deployUse(input: AppHclInput): HclItem {
   const d = input.deploy;
   if (d.target === "docker") {
@@ -147,6 +173,7 @@ function deployUse(input: AppHclInput): HclItem {
       attr("cpu", ECS_CPU),
       attr("memory", ECS_MEMORY_MIB),
       attr("service_port", input.port),
+      ...(input.withDb ? ecsSecrets(input) : []),
       comment(
         "The stack's public subnets, with a public address so the task pulls its image from ECR\n" +
           "without a NAT gateway. Its groups admit the load balancer on any port (sg-apps) and\n" +

@@ -2,13 +2,14 @@
  * `pilot destroy PROJECT/APP`: removes the app's deployments and releases
  * (`waypoint destroy`, run on the server's runner), then what Waypoint
  * leaves behind for an app beside the server (its image, scratch volume and
- * any container), and with --repository the app's own ECR repository. The
- * app's waypoint.hcl and its configuration on the server stay: `pilot up`
- * brings it back.
+ * any container) or, for ECS, its database variables in SSM Parameter Store,
+ * and with --repository the app's own ECR repository. The app's waypoint.hcl
+ * and its configuration on the server stay: `pilot up` brings it all back.
  */
 import { defineCommand } from "citty";
 import { PilotError } from "../errors.js";
 import { appRecord, parseAppRef } from "../apps/app-ref.js";
+import { appParameterPath } from "../providers/aws/app-names.js";
 import { buildContext, requireConsent } from "./context.js";
 import { loadStack } from "./load-stack.js";
 import { changeArgs, commonArgs } from "./shared-args.js";
@@ -33,7 +34,13 @@ export default defineCommand({
             hint: record?.repository ? "Cloud Run apps share the stack's Artifact Registry repository; `pilot teardown` removes it." : undefined,
           });
         }
-        const what = [`${ref.key}'s deployments and releases`, ...(args.repository ? [`its ECR repository ${record!.repository!.id} with every image`] : [])];
+        // An ECS app's database variables in SSM (`pilot up` writes them again on the next deploy).
+        const parameters = record?.target === "ecs";
+        const what = [
+          `${ref.key}'s deployments and releases`,
+          ...(parameters ? [`its SSM parameters under ${appParameterPath(ctx.stack, ref.project, ref.app)}`] : []),
+          ...(args.repository ? [`its ECR repository ${record!.repository!.id} with every image`] : []),
+        ];
         if (args["dry-run"]) {
           ctx.ui.result({ ok: true, dryRun: true, app: ref.key, wouldRemove: what }, [`Would remove ${what.join(" and ")}.`]);
           return;
@@ -61,6 +68,17 @@ export default defineCommand({
           }
         } finally {
           await session.close();
+        }
+        if (parameters) {
+          const { createSsmClient, deleteAppParameters } = await import("../providers/aws/app-parameters.js");
+          const region = String(state.settings.region);
+          const ssm = createSsmClient(region);
+          try {
+            const deleted = await deleteAppParameters(ssm, { region, stack: ctx.stack, project: ref.project, app: ref.app });
+            if (deleted.length > 0) removed.push(`${deleted.length} SSM parameters`);
+          } finally {
+            ssm.destroy();
+          }
         }
         if (args.repository) {
           const repo = record!.repository!;

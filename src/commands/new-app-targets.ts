@@ -130,3 +130,29 @@ export async function ensureRepository(ctx: CommandContext, state: StackState, p
   );
   return { repository: repo, created: r.created };
 }
+
+/**
+ * An ECS app with the stack's database: its task execution role, made (or adopted)
+ * here so it may read the app's SSM parameters; the aws-ecs plugin then uses it as
+ * it is. Other apps get the role the plugin makes on first deploy.
+ */
+export async function ensureExecutionRole(
+  ctx: CommandContext,
+  state: StackState,
+  plan: TargetPlan,
+  project: string,
+  app: string,
+  withDb: boolean,
+): Promise<{ name: string; created: boolean } | undefined> {
+  if (plan.deploy.target !== "ecs" || !withDb) return undefined;
+  const { createIamClient, ensureAppExecutionRole } = await import("../providers/aws/app-execution-role.js");
+  const region = plan.deploy.region;
+  const iam = createIamClient(region);
+  try {
+    ctx.ui.emit({ type: "progress", key: `app:${appKey(project, app)}`, message: "creating its ECS task execution role" });
+    const role = await ensureAppExecutionRole(iam, { stack: ctx.stack, stackId: state.lineage, region, project, app });
+    return { name: role.name, created: role.created };
+  } finally {
+    iam.destroy();
+  }
+}

@@ -15,7 +15,7 @@ import type { AppState } from "../state/schema.js";
 import { buildContext, type CommandContext } from "./context.js";
 import { loadStack } from "./load-stack.js";
 import type { AppAnswers } from "./new-app-prompts.js";
-import { ensureRepository, planTarget } from "./new-app-targets.js";
+import { ensureExecutionRole, ensureRepository, planTarget } from "./new-app-targets.js";
 import { commonArgs } from "./shared-args.js";
 
 export const HCL_FILE = "waypoint.hcl";
@@ -28,7 +28,7 @@ const args = {
   builder: { type: "string", description: "docker (its Dockerfile, the default) or pack (Cloud Native Buildpacks)", valueHint: "BUILDER" },
   port: { type: "string", description: "The port the app listens on in its container", valueHint: "PORT" },
   dir: { type: "string", description: "Folder to write waypoint.hcl into (default: the current folder)", valueHint: "DIR" },
-  "with-db": { type: "boolean", description: "Give the app the stack's DATABASE_URL (set on the server by `pilot up`, never in the file)" },
+  "with-db": { type: "boolean", description: "Give the app the stack's DATABASE_URL (set by `pilot up`: on the server, or in SSM for ECS; never in the file)" },
   public: { type: "boolean", description: "Let anyone on the internet call the app (cloud-run only); default: private" },
   force: { type: "boolean", description: "Replace an existing waypoint.hcl" },
 } as const;
@@ -150,6 +150,8 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
     const plan = await planTarget(ctx, provider, state, answers.target, answers.project, answers.app);
     // Asked again under the lock and after the questions: the file may have appeared meanwhile.
     refuseOverwrite(file, force);
+    // The role first: a refused one then leaves nothing behind, and teardown finds a role by its name, state or not.
+    const executionRole = await ensureExecutionRole(ctx, state, plan, answers.project, answers.app, answers.withDb);
     const { repository, created } = await ensureRepository(ctx, state, plan, answers.project, answers.app);
     const text = renderAppHcl({ stack: ctx.stack, provider: state.provider, serverAddress: plan.serverAddress, ...answers, deploy: plan.deploy });
     // Recorded first: a repository just made is in state even if the write below fails, so teardown finds it.
@@ -169,11 +171,30 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
     const warnings = plan.deploy.target === "docker" && state.provider === "local" ? await loopbackWarnings(ctx, plan.deploy.network) : [];
     for (const w of warnings) ctx.ui.warn(w);
     ctx.ui.result(
-      { ok: true, app: key, file, target: answers.target, builder: answers.builder, port: answers.port, withDb: answers.withDb, public: answers.public, repository: repository ?? null, warnings },
+      {
+        ok: true,
+        app: key,
+        file,
+        target: answers.target,
+        builder: answers.builder,
+        port: answers.port,
+        withDb: answers.withDb,
+        public: answers.public,
+        repository: repository ?? null,
+        ...(executionRole ? { executionRole } : {}),
+        warnings,
+      },
       [
         `Wrote ${file} for ${key} (target ${answers.target}, builder ${answers.builder}, port ${answers.port}).`,
         ...(repository ? [`Images go to ${repository.image} (${created ? "repository created" : "existing repository of this stack adopted"}).`] : []),
-        ...(answers.withDb ? [`DATABASE_URL is not in the file: \`pilot up ${key}\` sets it on the server.`] : []),
+        ...(executionRole ? [`ECS task execution role ${executionRole.name} ${executionRole.created ? "created" : "of this stack updated"}: it may read the app's SSM parameters.`] : []),
+        ...(answers.withDb
+          ? [
+              answers.target === "ecs"
+                ? `DATABASE_URL is not in the file: \`pilot up ${key}\` writes it to SSM Parameter Store, where ECS reads it.`
+                : `DATABASE_URL is not in the file: \`pilot up ${key}\` sets it on the server.`,
+            ]
+          : []),
         `Next: commit ${HCL_FILE} with the code, then run \`pilot up ${key}\`.`,
       ],
     );

@@ -153,7 +153,7 @@ async function destroy(ctx: CommandContext, provider: Provider<any>, settings: R
 /** " and 3 its apps' deployments made (ECS cluster pilot-x, ...)" for the summary line; empty when there were none. */
 function appResourcesText(removed: { type: string; id: string }[]): string {
   if (removed.length === 0) return "";
-  const what = (r: { type: string; id: string }) => `${{ "aws.ecs.cluster": "ECS cluster", "aws.logs.log-group": "log group", "aws.iam.role": "IAM role" }[r.type] ?? r.type} ${r.id}`;
+  const what = (r: { type: string; id: string }) => `${{ "aws.ecs.cluster": "ECS cluster", "aws.logs.log-group": "log group", "aws.iam.role": "IAM role", "aws.ssm.parameters": "SSM parameters under" }[r.type] ?? r.type} ${r.id}`;
   return `, and ${removed.length} that its apps' deployments made: ${removed.map(what).join(", ")}`;
 }
 

@@ -7,6 +7,7 @@
 import { defineCommand } from "citty";
 import { PilotError } from "../errors.js";
 import { appRecord, parseAppRef } from "../apps/app-ref.js";
+import { appParameterPath } from "../providers/aws/app-names.js";
 import { buildContext } from "./context.js";
 import { loadStack } from "./load-stack.js";
 import { commonArgs } from "./shared-args.js";
@@ -33,8 +34,26 @@ export default defineCommand({
           const password = db ? state.secrets[db.passwordSecret] : undefined;
           if (!db || !password) throw new PilotError(`${ref.key} wants the stack's database, but stack "${ctx.stack}" has none yet.`, { hint: "Run `pilot up-server` first." });
           const { databaseConfig, setConfig } = await import("../apps/app-config.js");
+          const vars = databaseConfig(db, password);
+          // The password is redacted already (loadStack); the URL holds it percent-encoded, which is another string.
+          ctx.ui.addSecrets([vars.DATABASE_URL, encodeURIComponent(password)]);
+          if (record.target === "ecs") {
+            // An ECS task reaches neither the server nor its CA, so Waypoint's config never gets to it:
+            // ECS reads these parameters itself (the app's waypoint.hcl names them in `secrets`).
+            const { createSsmClient, putAppParameters } = await import("../providers/aws/app-parameters.js");
+            const region = String(state.settings.region);
+            const ssm = createSsmClient(region);
+            try {
+              emit({ type: "start", key: "up:parameters", action: "update" });
+              const written = await putAppParameters(ssm, { region, stack: ctx.stack, stackId: state.lineage, project: ref.project, app: ref.app, values: vars });
+              emit({ type: "progress", key: "up:parameters", message: `${written.length} SecureString parameters under ${appParameterPath(ctx.stack, ref.project, ref.app)}` });
+              emit({ type: "done", key: "up:parameters", action: "update" });
+            } finally {
+              ssm.destroy();
+            }
+          }
           emit({ type: "start", key: "up:config", action: "update" });
-          await setConfig(session, ref.project, ref.app, databaseConfig(db, password));
+          await setConfig(session, ref.project, ref.app, vars);
           emit({ type: "done", key: "up:config", action: "update" });
         }
 

@@ -134,7 +134,9 @@ export async function startMoto(venv?: string): Promise<MotoServer> {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(join(venv, "bin", "moto_server"), ["-H", "127.0.0.1", "-p", String(port)], {
     // MOTO_AMIS_PATH replaces moto's built-in AMI list with the Canonical-owned noble images above.
-    env: { ...process.env, MOTO_AMIS_PATH: UBUNTU_AMIS_PATH },
+    // MOTO_IAM_LOAD_MANAGED_POLICIES: AWS's managed policies exist (`pilot new app --with-db` attaches
+    // AmazonECSTaskExecutionRolePolicy, as on AWS); it costs about 0.3 s on the first IAM call after a reset.
+    env: { ...process.env, MOTO_AMIS_PATH: UBUNTU_AMIS_PATH, MOTO_IAM_LOAD_MANAGED_POLICIES: "true" },
     stdio: ["ignore", "ignore", "pipe"],
   });
   // moto logs every request to stderr: keep only the tail, for a start-up failure message.

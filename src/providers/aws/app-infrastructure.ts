@@ -9,9 +9,11 @@
  * names never match). Services are the apps' deployments: an ACTIVE one is
  * left to `pilot destroy`, which removes it with its load balancer and
  * security group; teardown then stops before deleting anything and names it.
+ * It also deletes the SSM parameters `pilot up` wrote for the stack's ECS apps
+ * (every one under `/pilot/<stack>/`, app-parameters.ts).
  *
- * Loaded lazily by `pilot teardown`, so `pilot --help` loads no ECS or
- * CloudWatch Logs SDK.
+ * Loaded lazily by `pilot teardown`, so `pilot --help` loads no ECS,
+ * CloudWatch Logs or SSM SDK.
  */
 import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DeleteClusterCommand, DescribeClustersCommand, DescribeServicesCommand, ECSClient, ListServicesCommand, type Service } from "@aws-sdk/client-ecs";
@@ -25,10 +27,12 @@ import {
   ListRolePoliciesCommand,
   ListRolesCommand,
 } from "@aws-sdk/client-iam";
+import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { EmitFn } from "../../engine/types.js";
 import { PilotError } from "../../errors.js";
 import type { AppState } from "../../state/schema.js";
-import { appExecutionRolePattern, appLogGroupName, ecsClusterName } from "./app-names.js";
+import { appExecutionRolePattern, appLogGroupName, ecsClusterName, stackParameterPath } from "./app-names.js";
+import { createSsmClient, deleteParameters, parametersUnder } from "./app-parameters.js";
 import { waitFor } from "../scaffold.js";
 import { attempt, isErrorCode, orGone } from "./shared.js";
 
@@ -37,6 +41,7 @@ export interface AppInfraClients {
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
   iam: IAMClient;
+  ssm: SSMClient;
 }
 
 export interface AppInfraOptions {
@@ -53,17 +58,17 @@ export interface AppInfraOptions {
 /** One removed resource, as teardown reports it. */
 export interface RemovedAppResource {
   key: string;
-  type: "aws.ecs.cluster" | "aws.logs.log-group" | "aws.iam.role";
+  type: "aws.ecs.cluster" | "aws.logs.log-group" | "aws.iam.role" | "aws.ssm.parameters";
   id: string;
 }
 
 /** Event keys: the app resources sit beside the graph's nodes in teardown's output. */
-const KEYS = { cluster: "app-ecs-cluster", logGroup: "app-log-group", role: (name: string) => `app-role ${name}` };
+const KEYS = { cluster: "app-ecs-cluster", logGroup: "app-log-group", role: (name: string) => `app-role ${name}`, parameters: "app-parameters" };
 
 /** Configured as the provider's clients are (clients.ts: standard retries, five attempts; AWS_ENDPOINT_URL applies). */
 export function createAppInfraClients(region: string): AppInfraClients {
   const config = { region, maxAttempts: 5, retryMode: "standard" } as const;
-  return { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config), iam: new IAMClient(config) };
+  return { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config), iam: new IAMClient(config), ssm: createSsmClient(region) };
 }
 
 /** True for a role of the stack's apps: `pilot-<stack>.` and more (app-names.ts appExecutionRolePattern). */
@@ -74,7 +79,7 @@ export function isAppRoleOf(stack: string, roleName: string): boolean {
 
 /**
  * Removes the stack's ECS cluster (once no service of it is ACTIVE or
- * draining), its apps' log group and its app execution roles; what does not
+ * draining), its apps' SSM parameters, log group and execution roles; what does not
  * exist is done already. Throws, before deleting anything, while an app's
  * service is still deployed. Returns what it removed.
  */
@@ -106,6 +111,15 @@ export async function removeAppInfrastructure(opts: AppInfraOptions): Promise<Re
     if (live.length > 0 || (await clusterExists(clients.ecs, cluster, where))) {
       await report(KEYS.cluster, "aws.ecs.cluster", cluster, () => deleteCluster(clients.ecs, cluster, where, opts, live.length > 0));
     }
+    // The apps' database variables (`pilot up`, ECS apps): nothing reads them once the services are gone.
+    const folder = stackParameterPath(opts.stack);
+    const parameters = await parametersUnder(clients.ssm, folder, opts.region);
+    if (parameters.length > 0) {
+      await report(KEYS.parameters, "aws.ssm.parameters", folder, async () => {
+        await deleteParameters(clients.ssm, parameters, opts.region);
+        return true;
+      });
+    }
     const logGroup = appLogGroupName(opts.stack);
     if (await logGroupExists(clients.logs, logGroup, where)) {
       await report(KEYS.logGroup, "aws.logs.log-group", logGroup, () => deleteLogGroup(clients.logs, logGroup, where));
@@ -129,6 +143,7 @@ export async function removeAppInfrastructure(opts: AppInfraOptions): Promise<Re
       clients.ecs.destroy();
       clients.logs.destroy();
       clients.iam.destroy();
+      clients.ssm.destroy();
     }
   }
 }

@@ -27,6 +27,22 @@ export function appLogGroupName(stack: string): string {
   return `/pilot/${stack}/apps`;
 }
 
+/**
+ * Prefix of the stack's SSM parameters ("/pilot/<stack>/"): `pilot up` writes each
+ * ECS app's database variables under it, and teardown deletes everything under it.
+ */
+export function stackParameterPath(stack: string): string {
+  return `/pilot/${stack}/`;
+}
+
+/** An ECS app's own parameters' folder, "/pilot/<stack>/<project>/<app>/" (names hold no "/", so no app's folder holds another's). */
+export function appParameterPath(stack: string, project: string, app: string): string {
+  return `${stackParameterPath(stack)}${project}/${app}/`;
+}
+
+/** The policy AWS provides for task execution roles (pull from ECR, write logs); the plugin attaches the same one. */
+export const ECS_TASK_EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+
 /** Prefix of the stack's ECR repositories (src/apps/ecr.ts names them "pilot-<stack>/<project>/<app>"). */
 export function ecrRepositoryPrefix(stack: string): string {
   return `pilot-${stack}/`;

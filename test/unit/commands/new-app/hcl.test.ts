@@ -58,6 +58,15 @@ describe("waypoint.hcl per target", () => {
       cpu: 256,
       memory: 512,
       service_port: 8080,
+      // --with-db: the database variables come from the app's SSM parameters, by name (same region as the task).
+      secrets: {
+        DATABASE_URL: "/pilot/default/shop/web/DATABASE_URL",
+        PGHOST: "/pilot/default/shop/web/PGHOST",
+        PGPORT: "/pilot/default/shop/web/PGPORT",
+        PGUSER: "/pilot/default/shop/web/PGUSER",
+        PGPASSWORD: "/pilot/default/shop/web/PGPASSWORD",
+        PGDATABASE: "/pilot/default/shop/web/PGDATABASE",
+      },
       subnets: ["subnet-0aaa", "subnet-0bbb"],
       assign_public_ip: true,
       security_group_ids: ["sg-0ccc", "sg-0ddd"],
@@ -100,11 +109,32 @@ describe("waypoint.hcl per target", () => {
   it("--with-db: no DATABASE_URL value and no secret in the file, only a comment saying where it comes from", () => {
     for (const target of ["ecs", "cloud-run"] as const) {
       const text = golden(target);
-      expect(text).toMatch(/# DATABASE_URL is not in this file, on purpose: `pilot up shop\/web` sets it as the app's/);
+      expect(text).toMatch(
+        target === "ecs"
+          ? /# DATABASE_URL is not in this file, on purpose: `pilot up shop\/web` writes it \(and libpq's\n {2}# PG\* variables\) to SSM Parameter Store/
+          : /# DATABASE_URL is not in this file, on purpose: `pilot up shop\/web` sets it as the app's/,
+      );
       const code = text.split("\n").filter((l) => !l.trim().startsWith("#")).join("\n");
-      expect(code).not.toMatch(/DATABASE_URL|postgres:|password/i);
+      // ECS names the variables' parameters and nothing more: every mention is `NAME = "/pilot/.../NAME"`.
+      const mentions = code.split("\n").filter((l) => /DATABASE_URL|PG[A-Z]+/.test(l));
+      if (target === "ecs") {
+        expect(mentions).toHaveLength(6);
+        for (const l of mentions) expect(l).toMatch(/^ {8}(DATABASE_URL|PG[A-Z]+) += "\/pilot\/default\/shop\/web\/\1"$/);
+      } else expect(mentions).toEqual([]);
+      const rest = code.split("\n").filter((l) => !mentions.includes(l)).join("\n");
+      expect(rest).not.toMatch(/postgres:|password/i);
     }
     expect(golden("docker")).not.toContain("DATABASE_URL");
+  });
+
+  it("ecs without --with-db: no secrets, no database comment; the rest is the golden text", () => {
+    const text = renderAppHcl({ ...GOLDEN_INPUTS.ecs, withDb: false });
+    expect(text).not.toMatch(/secrets|DATABASE_URL|PG[A-Z]+|SSM/);
+    // The golden (--with-db) text less the app's 4-line comment and the secrets' comment and map (2 + 8 lines).
+    const expected = golden("ecs").split("\n");
+    expected.splice(expected.indexOf("      secrets = {") - 2, 10);
+    expected.splice(expected.indexOf('app "web" {') + 1, 4);
+    expect(text).toBe(expected.join("\n"));
   });
 
   it("escapes values, so a name can never end its string or start an HCL template", async () => {

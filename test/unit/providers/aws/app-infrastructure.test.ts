@@ -16,22 +16,29 @@ import {
   ListRolePoliciesCommand,
   ListRolesCommand,
 } from "@aws-sdk/client-iam";
+import { DeleteParametersCommand, DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EngineEvent } from "../../../../src/engine/types.js";
 import { isAppRoleOf, removeAppInfrastructure } from "../../../../src/providers/aws/app-infrastructure.js";
 
 const ecsMock = mockClient(ECSClient);
 const logsMock = mockClient(CloudWatchLogsClient);
 const iamMock = mockClient(IAMClient);
+const ssmMock = mockClient(SSMClient);
+beforeEach(() => {
+  // No parameters unless a test says otherwise.
+  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] });
+});
 afterEach(() => {
+  ssmMock.reset();
   ecsMock.reset();
   logsMock.reset();
   iamMock.reset();
 });
 
 const region = "us-east-1";
-const clients = () => ({ ecs: new ECSClient({ region }), logs: new CloudWatchLogsClient({ region }), iam: new IAMClient({ region }) });
+const clients = () => ({ ecs: new ECSClient({ region }), logs: new CloudWatchLogsClient({ region }), iam: new IAMClient({ region }), ssm: new SSMClient({ region }) });
 const clusterError = (name: string) => Object.assign(new Error(`${name}: the cluster is busy`), { name });
 
 function run(events: EngineEvent[] = []) {
@@ -79,6 +86,28 @@ describe("removeAppInfrastructure", () => {
     expect(ecsMock.commandCalls(DeleteClusterCommand)).toHaveLength(0);
     expect(logsMock.commandCalls(DeleteLogGroupCommand)).toHaveLength(0);
     expect(iamMock.calls()).toHaveLength(0);
+    expect(ssmMock.commandCalls(DeleteParametersCommand)).toHaveLength(0);
+  });
+
+  it("deletes the apps' SSM parameters under /pilot/<stack>/ only, ten per call, reported as one resource", async () => {
+    ecsMock.on(ListServicesCommand).rejects(Object.assign(new Error("Cluster not found."), { name: "ClusterNotFoundException" }));
+    ecsMock.on(DescribeClustersCommand).resolves({ clusters: [] });
+    logsMock.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
+    iamMock.on(ListRolesCommand).resolves({ Roles: [] });
+    const names = (app: string) => ["DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"].map((v) => `/pilot/s1/shop/${app}/${v}`);
+    ssmMock
+      .on(DescribeParametersCommand)
+      .resolvesOnce({ Parameters: names("web").map((Name) => ({ Name })), NextToken: "page2" })
+      // A stack named "s12" is not under "/pilot/s1/", whatever the filter returns.
+      .resolvesOnce({ Parameters: [...names("api"), "/pilot/s12/shop/web/DATABASE_URL"].map((Name) => ({ Name })) });
+    ssmMock.on(DeleteParametersCommand).resolves({});
+    const events: EngineEvent[] = [];
+    expect(await run(events)).toEqual([{ key: "app-parameters", type: "aws.ssm.parameters", id: "/pilot/s1/" }]);
+    expect(ssmMock.commandCalls(DescribeParametersCommand)[0]!.args[0].input.ParameterFilters).toEqual([{ Key: "Path", Option: "Recursive", Values: ["/pilot/s1"] }]);
+    const deleted = ssmMock.commandCalls(DeleteParametersCommand).map((c) => c.args[0].input.Names!);
+    expect(deleted.map((b) => b.length)).toEqual([10, 2]);
+    expect(deleted.flat().sort()).toEqual([...names("api"), ...names("web")].sort());
+    expect(events.map((e) => `${e.type}:${(e as { key?: string }).key}`)).toEqual(["start:app-parameters", "done:app-parameters"]);
   });
 
   it("deletes the app roles used in the stack's region, and keeps (naming it) one last used in another: IAM is global", async () => {

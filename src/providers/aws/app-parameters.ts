@@ -1,0 +1,114 @@
+/**
+ * An ECS app's database variables in SSM Parameter Store (issue 10): the
+ * entrypoint Waypoint injects into an image cannot reach the Waypoint server
+ * from an ECS task, so `pilot up` also writes the app's DATABASE_URL and PG*
+ * variables as SecureString parameters under `/pilot/<stack>/<project>/<app>/`,
+ * from the user's machine with the user's credentials, and the app's
+ * waypoint.hcl names them in the aws-ecs plugin's `secrets` (ECS reads them
+ * with the task's execution role when the task starts). The Pilot server's
+ * role never touches them. `pilot destroy` deletes an app's parameters and
+ * `pilot teardown` every parameter under `/pilot/<stack>/`.
+ *
+ * The SSM client is imported here and only here, and this module is loaded
+ * lazily, so `pilot --help` loads no AWS SDK.
+ */
+import {
+  AddTagsToResourceCommand,
+  DeleteParametersCommand,
+  DescribeParametersCommand,
+  PutParameterCommand,
+  SSMClient,
+} from "@aws-sdk/client-ssm";
+import type { StackTags } from "../../engine/types.js";
+import { appParameterPath, stackParameterPath } from "./app-names.js";
+import { attempt, describeAction, isErrorCode, stackTagList } from "./shared.js";
+
+export const PARAMETER_TYPE = "aws.ssm.parameter";
+
+/** Configured as the provider's clients are (clients.ts: standard retries, five attempts; AWS_ENDPOINT_URL applies). */
+export function createSsmClient(region: string): SSMClient {
+  return new SSMClient({ region, maxAttempts: 5, retryMode: "standard" });
+}
+
+/** The tag key of an app's parameters ("app/shop/web", as its ECR repository's). */
+export function parameterTagKey(project: string, app: string): string {
+  return `app/${project}/${app}`;
+}
+
+export interface AppParametersTarget {
+  region: string;
+  stack: string;
+  project: string;
+  app: string;
+}
+
+/**
+ * Writes each variable as a SecureString parameter `<app folder><NAME>` (AWS's own
+ * `aws/ssm` key), replacing what is there; returns the names written. A new one is
+ * tagged in its create call; PutParameter refuses Tags together with Overwrite, so
+ * an existing one is overwritten and then tagged with AddTagsToResource.
+ * Values never appear in an error message Pilot makes.
+ */
+export async function putAppParameters(ssm: SSMClient, target: AppParametersTarget & { stackId: string; values: Record<string, string> }): Promise<string[]> {
+  const folder = appParameterPath(target.stack, target.project, target.app);
+  const tags: StackTags = { stack: target.stack, stackId: target.stackId, key: parameterTagKey(target.project, target.app) };
+  const written: string[] = [];
+  for (const [variable, value] of Object.entries(target.values)) {
+    const name = `${folder}${variable}`;
+    const put = {
+      Name: name,
+      Value: value,
+      Type: "SecureString" as const,
+      Description: `${variable} of app ${target.project}/${target.app} of Pilot stack ${target.stack}, written by pilot up`,
+    };
+    await attempt(describeAction("write", PARAMETER_TYPE, name, target.region), async () => {
+      try {
+        await ssm.send(new PutParameterCommand({ ...put, Tags: stackTagList(tags) }));
+      } catch (err) {
+        if (!isErrorCode(err, "ParameterAlreadyExists")) throw err;
+        await ssm.send(new PutParameterCommand({ ...put, Overwrite: true }));
+        await ssm.send(new AddTagsToResourceCommand({ ResourceType: "Parameter", ResourceId: name, Tags: stackTagList(tags) }));
+      }
+    });
+    written.push(name);
+  }
+  return written;
+}
+
+/** The names of the parameters under a folder ("/pilot/s/"), at any depth; names only, never values. */
+export async function parametersUnder(ssm: SSMClient, folder: string, region: string): Promise<string[]> {
+  const names: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await attempt(describeAction("list", PARAMETER_TYPE, `${folder}*`, region), () =>
+      ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [folder.replace(/\/$/, "")] }], NextToken })),
+    );
+    names.push(...(page.Parameters ?? []).map((p) => p.Name!));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  // The filter is a hierarchy ("/pilot/s" holds "/pilot/s/x", not "/pilot/s2/x"); checked again here all the same.
+  return names.filter((n) => n.startsWith(folder)).sort();
+}
+
+/** Deletes the named parameters (ten per call, the API's limit); one already gone counts as deleted. */
+export async function deleteParameters(ssm: SSMClient, names: string[], region: string): Promise<void> {
+  for (let i = 0; i < names.length; i += 10) {
+    const batch = names.slice(i, i + 10);
+    // Names that do not exist come back as InvalidParameters, not as an error: gone is gone.
+    await attempt(describeAction("delete", PARAMETER_TYPE, batch.join(", "), region), () => ssm.send(new DeleteParametersCommand({ Names: batch })));
+  }
+}
+
+/** `pilot destroy`: deletes one app's parameters; returns their names. */
+export async function deleteAppParameters(ssm: SSMClient, target: AppParametersTarget): Promise<string[]> {
+  const names = await parametersUnder(ssm, appParameterPath(target.stack, target.project, target.app), target.region);
+  await deleteParameters(ssm, names, target.region);
+  return names;
+}
+
+/** `pilot teardown`: deletes every parameter under `/pilot/<stack>/`; returns their names. */
+export async function deleteStackParameters(ssm: SSMClient, opts: { region: string; stack: string }): Promise<string[]> {
+  const names = await parametersUnder(ssm, stackParameterPath(opts.stack), opts.region);
+  await deleteParameters(ssm, names, opts.region);
+  return names;
+}
