@@ -26,11 +26,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { awsInventory, inventorySize } from "../../support/aws-inventory.js";
 import { cloudInitConsole, fingerprintOfPublicKey, startConsoleProxy, type ConsoleProxy } from "../../support/console-proxy.js";
 import { cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
-import { freePort, motoEnv } from "../../support/moto.js";
+import { motoEnv } from "../../support/moto.js";
 import { runCli, type CliResult } from "../../support/run-cli.js";
 import { startSshd, type TestSshd } from "../../support/sshd.js";
 import { tempHome } from "../../support/temp-home.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
+import { freePorts } from "../../support/ports.js";
 
 /** The older of the two amd64 Ubuntu images moto publishes (scripts/moto-amis.json); Pilot picks the newer one. */
 const OLDER_UBUNTU = "ami-0a0b0c0d0e0f00001";
@@ -75,13 +76,6 @@ function expectNoServerMade(): void {
   expect(inspect(VM.network, "{{.Id}}")).toBeUndefined();
 }
 
-async function twoFreePorts(): Promise<string> {
-  const grpc = await freePort();
-  let http = await freePort();
-  while (http === grpc) http = await freePort();
-  return `${grpc},${http}`;
-}
-
 beforeAll(async () => {
   requireDocker();
   waypointImage = realWaypointImage();
@@ -95,7 +89,7 @@ beforeAll(async () => {
     PILOT_SSH_TARGET: `${sshd.user}@${sshd.host}:${sshd.port}`,
     PILOT_TEST_CONSOLE_HOST_KEYS: "1",
     PILOT_VM_NAME_SUFFIX: vmSuffix,
-    PILOT_VM_PORTS: await twoFreePorts(),
+    PILOT_VM_PORTS: (await freePorts(2)).join(","), // the "VM"'s gRPC and UI ports
   };
 });
 

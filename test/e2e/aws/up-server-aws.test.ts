@@ -9,11 +9,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { awsInventory, inventorySize } from "../../support/aws-inventory.js";
 import { cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
-import { freePort, motoEnv } from "../../support/moto.js";
+import { motoEnv } from "../../support/moto.js";
 import { runCli } from "../../support/run-cli.js";
 import { startSshd, type TestSshd } from "../../support/sshd.js";
 import { tempHome } from "../../support/temp-home.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
+import { freePorts } from "../../support/ports.js";
 
 const stack = `aws${uniqueSuffix()}`;
 /**
@@ -37,14 +38,6 @@ const state = () => JSON.parse(readFileSync(join(stackDir(), "state.json"), "utf
 const up = (...extra: string[]) =>
   runCli(["up-server", "--provider", "aws", "--name", stack, "--region", "us-east-1", "--allow-cidr", "203.0.113.9/32", "--waypoint-image", waypointImage, "--json", ...extra], env);
 
-/** "GRPC,HTTP": two different free host ports for the "VM"'s Waypoint. */
-async function twoFreePorts(): Promise<string> {
-  const grpc = await freePort();
-  let http = await freePort();
-  while (http === grpc) http = await freePort();
-  return `${grpc},${http}`;
-}
-
 beforeAll(async () => {
   requireDocker();
   waypointImage = realWaypointImage();
@@ -60,7 +53,7 @@ beforeAll(async () => {
     PILOT_SSH_TARGET: `${sshd.user}@${sshd.host}:${sshd.port}`,
     PILOT_VM_NAME_SUFFIX: vmSuffix,
     // And its own host ports: 9701/9702 may be another run's (or a local stack's) on this machine.
-    PILOT_VM_PORTS: await twoFreePorts(),
+    PILOT_VM_PORTS: (await freePorts(2)).join(","), // the "VM"'s gRPC and UI ports
   };
 });
 

@@ -19,11 +19,11 @@ import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeGcp, type FakeGcp } from "../../fakes/gcp/index.js";
 import { cleanupDocker, inspect, requireDocker, uniqueSuffix } from "../../support/docker.js";
-import { freePort } from "../../support/moto.js";
 import { runCli, type CliResult } from "../../support/run-cli.js";
 import { startSshd, TEST_USER, type TestSshd } from "../../support/sshd.js";
 import { tempHome } from "../../support/temp-home.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
+import { freePorts } from "../../support/ports.js";
 
 const PROJECT = "pilot-test";
 const REGION = "europe-west1";
@@ -119,14 +119,6 @@ function policyMembersMatching(text: string): string[] {
   return (policy?.bindings ?? []).flatMap((b) => ((b.members ?? []) as string[]).filter((m) => m.includes(text)));
 }
 
-/** "GRPC,HTTP": two different free host ports for the "VM"'s Waypoint. */
-async function twoFreePorts(): Promise<string> {
-  const grpc = await freePort();
-  let http = await freePort();
-  while (http === grpc) http = await freePort();
-  return `${grpc},${http}`;
-}
-
 beforeAll(async () => {
   requireDocker();
   waypointImage = realWaypointImage();
@@ -144,7 +136,7 @@ beforeAll(async () => {
     PILOT_SSH_TARGET: `${sshd.user}@${sshd.host}:${sshd.port}`,
     PILOT_VM_NAME_SUFFIX: vmSuffix,
     // And its own host ports: 9701/9702 may be another run's (or a local stack's) on this machine.
-    PILOT_VM_PORTS: await twoFreePorts(),
+    PILOT_VM_PORTS: (await freePorts(2)).join(","), // the "VM"'s gRPC and UI ports
   };
 });
 
