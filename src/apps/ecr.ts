@@ -19,6 +19,7 @@ import {
 import type { StackTags } from "../engine/types.js";
 import { ecrRepositoryPrefix } from "../providers/aws/app-names.js";
 import { attempt, createOrAdopt, describeAction, hasStackTags, isErrorCode, stackTagList } from "../providers/aws/shared.js";
+import { clientConfig } from "../providers/aws/client-config.js";
 
 export const ECR_TYPE = "aws.ecr.repository";
 
@@ -32,12 +33,9 @@ export function ecrTagKey(project: string, app: string): string {
   return `app/${project}/${app}`;
 }
 
-/**
- * Configured as the provider's clients are (src/providers/aws/clients.ts: standard retries, five
- * attempts; AWS_ENDPOINT_URL applies), without importing that module, which loads four other SDKs.
- */
+/** Configured as every AWS client is (client-config.ts), without loading the provider's other SDKs. */
 export function createEcrClient(region: string): ECRClient {
-  return new ECRClient({ region, maxAttempts: 5, retryMode: "standard" });
+  return new ECRClient(clientConfig(region));
 }
 
 export interface EcrRepository {

@@ -6,7 +6,7 @@
  */
 import { UsageError } from "../errors.js";
 
-const WORLD = "0.0.0.0/0";
+export const WORLD = "0.0.0.0/0";
 
 function parseIpv4(text: string): number[] | undefined {
   const parts = text.split(".");

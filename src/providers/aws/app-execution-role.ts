@@ -28,13 +28,14 @@ import type { StackTags } from "../../engine/types.js";
 import type { PollEnv } from "../scaffold.js";
 import { appExecutionRoleName, appParameterPath, ECS_TASK_EXECUTION_POLICY_ARN } from "./app-names.js";
 import { attempt, createOrAdopt, describeAction, isErrorCode, orGone, retryNotFound, stackTagList, tagValue, TAG_STACK, TAG_STACK_ID } from "./shared.js";
+import { clientConfig } from "./client-config.js";
 
 const TYPE = "aws.iam.role";
 const GONE = ["NoSuchEntity"];
 
-/** Configured as the provider's clients are (clients.ts: standard retries, five attempts; AWS_ENDPOINT_URL applies). */
+/** Configured as every AWS client is (client-config.ts). */
 export function createIamClient(region: string): IAMClient {
-  return new IAMClient({ region, maxAttempts: 5, retryMode: "standard" });
+  return new IAMClient(clientConfig(region));
 }
 
 /** Who may assume the role: ECS tasks, as the plugin's own role says (platform.go rolePolicy). */

@@ -35,6 +35,7 @@ import { appExecutionRolePattern, appLogGroupName, ecsClusterName, stackParamete
 import { createSsmClient, deleteParameters, parametersUnder } from "./app-parameters.js";
 import { waitFor } from "../scaffold.js";
 import { attempt, isErrorCode, orGone } from "./shared.js";
+import { clientConfig } from "./client-config.js";
 
 /** The clients this needs; tests pass their own. */
 export interface AppInfraClients {
@@ -65,9 +66,9 @@ export interface RemovedAppResource {
 /** Event keys: the app resources sit beside the graph's nodes in teardown's output. */
 const KEYS = { cluster: "app-ecs-cluster", logGroup: "app-log-group", role: (name: string) => `app-role ${name}`, parameters: "app-parameters" };
 
-/** Configured as the provider's clients are (clients.ts: standard retries, five attempts; AWS_ENDPOINT_URL applies). */
+/** Configured as every AWS client is (client-config.ts). */
 export function createAppInfraClients(region: string): AppInfraClients {
-  const config = { region, maxAttempts: 5, retryMode: "standard" } as const;
+  const config = clientConfig(region);
   return { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config), iam: new IAMClient(config), ssm: createSsmClient(region) };
 }
 

@@ -22,12 +22,13 @@ import {
 import type { StackTags } from "../../engine/types.js";
 import { appParameterPath, stackParameterPath } from "./app-names.js";
 import { attempt, describeAction, isErrorCode, stackTagList } from "./shared.js";
+import { clientConfig } from "./client-config.js";
 
 export const PARAMETER_TYPE = "aws.ssm.parameter";
 
-/** Configured as the provider's clients are (clients.ts: standard retries, five attempts; AWS_ENDPOINT_URL applies). */
+/** Configured as every AWS client is (client-config.ts). */
 export function createSsmClient(region: string): SSMClient {
-  return new SSMClient({ region, maxAttempts: 5, retryMode: "standard" });
+  return new SSMClient(clientConfig(region));
 }
 
 /** The tag key of an app's parameters ("app/shop/web", as its ECR repository's). */

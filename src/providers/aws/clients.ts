@@ -2,6 +2,9 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { STSClient } from "@aws-sdk/client-sts";
+import { clientConfig } from "./client-config.js";
+
+export { CONNECTION_TIMEOUT_MS, MAX_ATTEMPTS, REQUEST_HANDLER, REQUEST_TIMEOUT_MS, clientConfig } from "./client-config.js";
 
 /**
  * The SDK clients one AWS provider uses, created once and shared by every
@@ -15,36 +18,13 @@ export interface AwsClients {
 }
 
 /**
- * Retries are the SDK's own "standard" mode (exponential backoff with jitter,
- * throttling and transient errors only: 5xx, timeouts, connection resets);
- * five attempts ride out the RequestLimitExceeded bursts that a 16-node
- * parallel apply can cause. A retried create may have taken effect twice:
- * see lost-answers.ts.
- */
-export const MAX_ATTEMPTS = 5;
-
-/**
- * How long one attempt may wait for its answer before it counts as lost and
- * the SDK retries it (a TimeoutError is transient to the standard retry mode,
- * as is a connection reset). Without it the SDK would wait 15 minutes (EC2's
- * default socket timeout) on an answer that never comes. No call Pilot makes
- * takes seconds to answer: waits for slow resources poll instead.
- */
-export const REQUEST_TIMEOUT_MS = 60_000;
-/** How long opening a connection may take before the attempt is retried. */
-export const CONNECTION_TIMEOUT_MS = 10_000;
-
-/** The HTTP handler options every client gets (see REQUEST_TIMEOUT_MS). */
-export const REQUEST_HANDLER = { requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true, connectionTimeout: CONNECTION_TIMEOUT_MS } as const;
-
-/**
  * Creates the clients for a region. Credentials come from the SDK's default
  * chain (env, profile, SSO, IMDS). The endpoint is left to the SDK: v3
  * honours `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_<SERVICE>`) itself, which
  * is how tests and `npm run demo` point every client at moto.
  */
 export function createAwsClients(region: string): AwsClients {
-  const config = { region, maxAttempts: MAX_ATTEMPTS, retryMode: "standard", requestHandler: { ...REQUEST_HANDLER } } as const;
+  const config = clientConfig(region);
   return {
     ec2: new EC2Client(config),
     rds: new RDSClient(config),

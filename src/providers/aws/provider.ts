@@ -9,6 +9,7 @@ import type { ResourceKind, StackNode } from "../../engine/types.js";
 import { PilotError, wrapError } from "../../errors.js";
 import { Secret } from "../../secret.js";
 import type { StackState } from "../../state/schema.js";
+import { WORLD } from "../access.js";
 import { prepareCloudStack } from "../prepare.js";
 import { readPublicKey, SSH_KEY_FILE } from "../ssh-key.js";
 import { sshTarget } from "../ssh-target.js";
@@ -48,7 +49,6 @@ const SUBNETS = { public: "10.42.0.0/24", publicB: "10.42.1.0/24", privateA: "10
 const WAYPOINT_PORTS = [9701, 9702];
 /** The apps' load balancers listen on HTTP (the aws-ecs plugin's default listener without a certificate). */
 const APP_LB_PORT = 80;
-const WORLD = "0.0.0.0/0";
 const POSTGRES_PORT = 5432;
 const ROOT_VOLUME_GB = 30;
 const DB_STORAGE_GB = 20;

@@ -5,20 +5,11 @@
  * accessibility or lifted protection made outside Pilot is drift that the
  * next run repairs.
  */
-import { DeleteDBInstanceCommand, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from "@aws-sdk/client-rds";
+import { DeleteDBInstanceCommand, DescribeDBInstancesCommand, ModifyDBInstanceCommand } from "@aws-sdk/client-rds";
 import { describe, expect, it } from "vitest";
-import { expectNothingLeft, useCliHarness } from "./helpers.js";
+import { expectNothingLeft, useCliHarness, withRds } from "./helpers.js";
 
 const h = useCliHarness("pilot-cli-dbp-");
-
-async function withRds<T>(fn: (rds: RDSClient) => Promise<T>): Promise<T> {
-  const rds = new RDSClient({ region: "us-east-1" });
-  try {
-    return await fn(rds);
-  } finally {
-    rds.destroy();
-  }
-}
 const live = (id: string) => withRds(async (rds) => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances![0]!);
 
 describe("pilot up-server: the database's posture (aws, moto)", () => {

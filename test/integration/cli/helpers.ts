@@ -5,6 +5,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { RDSClient } from "@aws-sdk/client-rds";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from "vitest";
 import type { StackState } from "../../../src/state/schema.js";
 import { awsInventory, type Inventory } from "../../support/aws-inventory.js";
@@ -201,3 +203,15 @@ export function useCliHarness(prefix: string): { readonly cli: Cli; readonly hom
     url,
   };
 }
+
+/** Runs `fn` with a client of the tests' region (pointed at moto by useCliHarness), then closes it. */
+async function withClient<C extends { destroy(): void }, T>(client: C, fn: (c: C) => Promise<T>): Promise<T> {
+  try {
+    return await fn(client);
+  } finally {
+    client.destroy();
+  }
+}
+
+export const withEc2 = <T>(fn: (ec2: EC2Client) => Promise<T>) => withClient(new EC2Client({ region: "us-east-1" }), fn);
+export const withRds = <T>(fn: (rds: RDSClient) => Promise<T>) => withClient(new RDSClient({ region: "us-east-1" }), fn);

@@ -11,23 +11,13 @@ import {
   AuthorizeSecurityGroupEgressCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
   ModifyInstanceMetadataOptionsCommand,
   RevokeSecurityGroupEgressCommand,
 } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
-import { useCliHarness } from "./helpers.js";
+import { useCliHarness, withEc2 } from "./helpers.js";
 
 const h = useCliHarness("pilot-cli-netdrift-");
-
-async function withEc2<T>(fn: (ec2: EC2Client) => Promise<T>): Promise<T> {
-  const ec2 = new EC2Client({ region: "us-east-1" });
-  try {
-    return await fn(ec2);
-  } finally {
-    ec2.destroy();
-  }
-}
 const egressOf = (groupId: string) =>
   withEc2(async (ec2) => (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }))).SecurityGroups![0]!.IpPermissionsEgress ?? []);
 const tokensOf = (instanceId: string) =>

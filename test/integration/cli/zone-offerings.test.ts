@@ -4,21 +4,12 @@
  * published ones: trn1.32xlarge is offered in us-east-1b, 1c and 1f but not
  * in us-east-1a, the region's first zone, where the subnet went before.
  */
-import { DescribeInstanceTypeOfferingsCommand, DescribeSubnetsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeInstanceTypeOfferingsCommand, DescribeSubnetsCommand } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
-import { useCliHarness } from "./helpers.js";
+import { useCliHarness, withEc2 } from "./helpers.js";
 
 const h = useCliHarness("pilot-cli-zones-");
 const TYPE = "trn1.32xlarge";
-
-async function withEc2<T>(fn: (ec2: EC2Client) => Promise<T>): Promise<T> {
-  const ec2 = new EC2Client({ region: "us-east-1" });
-  try {
-    return await fn(ec2);
-  } finally {
-    ec2.destroy();
-  }
-}
 
 describe("pilot up-server: availability zones that offer the instance type (aws, moto)", () => {
   it("puts the server's subnet in a zone offering the type, the private subnets where they were", async () => {
