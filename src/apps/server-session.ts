@@ -22,15 +22,25 @@ import type { StackState } from "../state/schema.js";
  * `waypoint "$@"` there — an empty folder, so no stray waypoint.hcl is
  * picked up. What is left on stdin (KEY=VALUE lines for `config set`) is
  * the CLI's. Arguments name the files relative to that folder.
+ *
+ * With $PILOT_JOB set (a long job's watched run, which reads no stdin), the
+ * CLI's pid is kept in /tmp/pilot-job.$PILOT_JOB so that STOP_SCRIPT can end
+ * it: a CLI killed from outside `docker exec` would otherwise live on in the
+ * container.
  */
 export const SESSION_SCRIPT = [
   "IFS= read -r WAYPOINT_SERVER_TOKEN; export WAYPOINT_SERVER_TOKEN",
   'd=$(mktemp -d) || exit 1',
-  "trap 'rm -rf \"$d\"' EXIT",
+  "trap 'rm -rf \"$d\" \"/tmp/pilot-job.$PILOT_JOB\"' EXIT",
   'for f in $PILOT_FILES; do IFS= read -r line; printf %s "$line" | base64 -d > "$d/$f" || exit 1; done',
   'cd "$d" || exit 1',
-  'waypoint "$@"',
+  'if [ -z "$PILOT_JOB" ]; then waypoint "$@"; exit; fi',
+  'waypoint "$@" </dev/null & echo $! > "/tmp/pilot-job.$PILOT_JOB"',
+  'wait $!',
 ].join("\n");
+
+/** Ends the CLI of a watched run ($1: its PILOT_JOB); a run already over has no pid file left. */
+export const STOP_SCRIPT = 'p=$(cat "/tmp/pilot-job.$1" 2>/dev/null) || exit 0; kill "$p"';
 
 export interface WaypointCall {
   /** Files written in the command's folder before it runs, by name (e.g. "source.hcl"). */
@@ -39,6 +49,9 @@ export interface WaypointCall {
   input?: string;
   onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
   timeoutMs?: number;
+  /** Names the run so `stopWaypoint(id)` can end it ([a-z0-9]+; the CLI then reads no stdin). */
+  stopId?: string;
+  signal?: AbortSignal;
 }
 
 export interface ServerSession {
@@ -53,10 +66,14 @@ export interface ServerSession {
   caDir: string;
   /** `waypoint ARGS` in the server container, authenticated. */
   waypoint(args: string[], call?: WaypointCall): Promise<ExecResult>;
+  /** Ends the in-container CLI of the run started with this `stopId`, if it is still running. */
+  stopWaypoint(stopId: string): Promise<void>;
   /** `docker ARGS` on the server host (through `sudo -n` on a VM). */
   docker(args: string[], opts?: { onOutput?: WaypointCall["onOutput"]; timeoutMs?: number }): Promise<ExecResult>;
   close(): Promise<void>;
 }
+
+const STOP_ID = /^[a-z0-9]+$/;
 
 /** Opens a session on the stack's server; it must have been bootstrapped (a token in state). */
 export async function openServerSession(ctx: CommandContext, state: StackState, provider: Provider<any>): Promise<ServerSession> {
@@ -98,12 +115,18 @@ export async function openServerSession(ctx: CommandContext, state: StackState, 
       for (const [name] of files) {
         if (!/^[a-z][a-z0-9.-]*$/.test(name)) throw new Error(`bad session file name ${name}`); // a programming error
       }
+      if (call.stopId !== undefined && !STOP_ID.test(call.stopId)) throw new Error(`bad stop id ${call.stopId}`);
       const argv = steps.docker(
         stepCtx, "exec", "-i", ...steps.clientEnv(), "-e", `PILOT_FILES=${files.map(([n]) => n).join(" ")}`,
+        ...(call.stopId ? ["-e", `PILOT_JOB=${call.stopId}`] : []),
         names.serverContainer, "sh", "-c", SESSION_SCRIPT, "waypoint", ...args,
       );
       const stdin = [`${token}\n`, ...files.map(([, c]) => `${Buffer.from(c).toString("base64")}\n`), call.input ?? ""].join("");
-      return exec.run(argv, { stdin, onOutput: call.onOutput, timeoutMs: call.timeoutMs });
+      return exec.run(argv, { stdin, onOutput: call.onOutput, timeoutMs: call.timeoutMs, signal: call.signal });
+    },
+    async stopWaypoint(stopId) {
+      if (!STOP_ID.test(stopId)) throw new Error(`bad stop id ${stopId}`);
+      await exec.run(steps.docker(stepCtx, "exec", names.serverContainer, "sh", "-c", STOP_SCRIPT, "sh", stopId), { timeoutMs: 30_000 });
     },
     docker(args, opts = {}) {
       return exec.run(steps.docker(stepCtx, ...args), opts);

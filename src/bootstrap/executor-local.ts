@@ -41,12 +41,13 @@ export class LocalExecutor implements Executor {
       let stdout = "";
       let stderr = "";
       let timedOut = false;
-      const timer = opts.timeoutMs
-        ? setTimeout(() => {
-            timedOut = true;
-            child.kill("SIGKILL");
-          }, opts.timeoutMs)
-        : undefined;
+      const stop = () => {
+        timedOut = true;
+        child.kill("SIGKILL");
+      };
+      const timer = opts.timeoutMs ? setTimeout(stop, opts.timeoutMs) : undefined;
+      if (opts.signal?.aborted) stop();
+      else opts.signal?.addEventListener("abort", stop, { once: true });
       child.stdout!.setEncoding("utf8").on("data", (d: string) => {
         stdout += d;
         opts.onOutput?.(d, "stdout");
@@ -61,10 +62,12 @@ export class LocalExecutor implements Executor {
       }
       child.on("error", (err: NodeJS.ErrnoException) => {
         if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", stop);
         resolve({ code: err.code === "ENOENT" ? 127 : 126, stdout, stderr: stderr + `${argv[0]}: ${err.message}\n` });
       });
       child.on("close", (code) => {
         if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", stop);
         resolve({ code: timedOut ? TIMEOUT_CODE : (code ?? 1), stdout, stderr });
       });
     }).finally(() => {

@@ -17,6 +17,8 @@ export interface ExecOptions {
   stdin?: string;
   /** Kills the command after this long; the result then has code 124 (like coreutils `timeout`). */
   timeoutMs?: number;
+  /** Stops the command when aborted, as a timeout does (code 124): a watcher that has learned the outcome elsewhere. */
+  signal?: AbortSignal;
   /** Sees the output as it comes (a long job's log); the result still holds all of it. */
   onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
 }

@@ -8,6 +8,7 @@
  */
 import { defineCommand } from "citty";
 import { PilotError } from "../errors.js";
+import { runWatchedJob, watchTiming } from "../apps/job-watch.js";
 import { appRecord, parseAppRef } from "../apps/app-ref.js";
 import { appParameterPath } from "../providers/aws/app-names.js";
 import { buildContext, requireConsent } from "./context.js";
@@ -26,6 +27,7 @@ export default defineCommand({
     const ref = parseAppRef(args.app, "destroy");
     const ctx = buildContext("destroy", args);
     try {
+      const timing = watchTiming(ctx.env); // a bad setting fails before anything is touched
       const { state, provider } = await loadStack(ctx);
       try {
         const record = appRecord(state, ref);
@@ -52,9 +54,12 @@ export default defineCommand({
         try {
           const emit = ctx.ui.emit.bind(ctx.ui);
           emit({ type: "start", key: "destroy:waypoint", action: "delete" });
+          const args = ["destroy", `-project=${ref.project}`, `-app=${ref.app}`, "-local=false", "-auto-approve", "-plain"];
           expectOk(
-            await session.waypoint(["destroy", `-project=${ref.project}`, `-app=${ref.app}`, "-local=false", "-auto-approve", "-plain"], {
+            await runWatchedJob(session, args, { project: ref.project, app: ref.app, operation: "destroy" }, {
               onOutput: (chunk) => chunk.split("\n").forEach((l) => l.trim() && emit({ type: "log", level: "info", message: `  ${l.trimEnd()}` })),
+              warn: (message) => emit({ type: "log", level: "warn", message }),
+              timing,
             }),
             `\`waypoint destroy\` of ${ref.key}`,
           );

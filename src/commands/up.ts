@@ -6,6 +6,7 @@
  */
 import { defineCommand } from "citty";
 import { PilotError } from "../errors.js";
+import { runWatchedJob, watchTiming } from "../apps/job-watch.js";
 import { appRecord, parseAppRef } from "../apps/app-ref.js";
 import { appParameterPath } from "../providers/aws/app-names.js";
 import { buildContext } from "./context.js";
@@ -22,6 +23,7 @@ export default defineCommand({
     const ref = parseAppRef(args.app, "up");
     const ctx = buildContext("up", args);
     try {
+      const timing = watchTiming(ctx.env); // a bad setting fails before anything is touched
       const { state, provider } = await loadStack(ctx);
       const { openServerSession } = await import("../apps/server-session.js");
       const session = await openServerSession(ctx, state, provider);
@@ -64,8 +66,10 @@ export default defineCommand({
           line: (text) => text.trim() && emit({ type: "log", level: "info", message: `  ${text}` }),
         });
         const started = Date.now();
-        const r = await session.waypoint(["up", `-project=${ref.project}`, `-app=${ref.app}`, "-local=false", "-plain"], {
+        const r = await runWatchedJob(session, ["up", `-project=${ref.project}`, `-app=${ref.app}`, "-local=false", "-plain"], { project: ref.project, app: ref.app, operation: "up" }, {
           onOutput: (chunk) => reader.feed(chunk),
+          warn: (message) => emit({ type: "log", level: "warn", message }),
+          timing,
         });
         const phases = reader.finish(r.code === 0);
         if (r.code !== 0) {

@@ -76,3 +76,19 @@ export function inspect(name: string, format: string): string | undefined {
   const r = spawnSync("docker", ["inspect", "--format", format, name], { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
+
+/**
+ * What the engine shows of a stack when one of its commands failed or hung:
+ * every container (on-demand runners have names of their own) and the last
+ * log lines of the stack's containers, for the test's failure output.
+ */
+export function engineDiagnostics(containerPrefix: string, lines = 40): string {
+  const run = (...args: string[]) => {
+    const r = spawnSync("docker", args, { encoding: "utf8", timeout: 30_000 });
+    return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim();
+  };
+  const parts = [`$ docker ps -a\n${run("ps", "-a", "--format", "{{.Names}}\t{{.Image}}\t{{.Status}}")}`];
+  const names = run("ps", "-a", "--filter", `name=${containerPrefix}`, "--format", "{{.Names}}").split("\n").filter(Boolean);
+  for (const n of names) parts.push(`$ docker logs --tail ${lines} ${n}\n${run("logs", "--timestamps", "--tail", String(lines), n)}`);
+  return parts.join("\n\n");
+}

@@ -219,12 +219,13 @@ export class SshExecutor implements Executor {
       let stderr = "";
       let code: number | undefined;
       let timedOut = false;
-      const timer = opts.timeoutMs
-        ? setTimeout(() => {
-            timedOut = true;
-            channel.close();
-          }, opts.timeoutMs)
-        : undefined;
+      const stop = () => {
+        timedOut = true;
+        channel.close();
+      };
+      const timer = opts.timeoutMs ? setTimeout(stop, opts.timeoutMs) : undefined;
+      if (opts.signal?.aborted) stop();
+      else opts.signal?.addEventListener("abort", stop, { once: true });
       channel.setEncoding("utf8");
       channel.stderr.setEncoding("utf8");
       channel.on("data", (d: string) => {
@@ -240,6 +241,7 @@ export class SshExecutor implements Executor {
       });
       channel.on("close", () => {
         if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", stop);
         if (timedOut) return resolve({ code: TIMEOUT_CODE, stdout, stderr });
         if (code === undefined) {
           // No exit status: the connection (or sshd's session process) went away mid-command.

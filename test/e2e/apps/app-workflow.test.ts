@@ -14,7 +14,7 @@ import { readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appStatus, startAppFixture, type AppFixture } from "../../support/app-fixture.js";
-import { buildStandinImages, docker, requireDocker, uniqueSuffix } from "../../support/docker.js";
+import { buildStandinImages, docker, engineDiagnostics, requireDocker, uniqueSuffix } from "../../support/docker.js";
 import { freePorts } from "../../support/ports.js";
 import { runCli } from "../../support/run-cli.js";
 import { tempHome } from "../../support/temp-home.js";
@@ -28,7 +28,16 @@ let env: NodeJS.ProcessEnv;
 let fixture: AppFixture;
 let password: string;
 
-const pilot = (args: string[], input?: string) => runCli([...args, "--name", stack], env, { timeoutMs: 600_000, input });
+/**
+ * `pilot ARGS` on the test's stack. Bounded below the test's own timeout so a
+ * command that hangs still returns what it printed; a failed one prints what
+ * the engine shows of the stack (its containers and their last log lines).
+ */
+async function pilot(args: string[], input?: string) {
+  const r = await runCli([...args, "--name", stack], env, { timeoutMs: 240_000, input });
+  if (r.code !== 0) console.error(`pilot ${args.join(" ")} exited ${r.code}:\n${r.stderr}\n\n${engineDiagnostics(`pilot-${stack}`)}`);
+  return r;
+}
 
 /** Every process's argv in a container, as `ps` would show it. */
 function argvIn(container: string): string {
@@ -143,6 +152,22 @@ describe("the app workflow on the real Waypoint (local provider)", () => {
     expect(r.json.projects).toEqual([{ project: "shop", gitUrl: fixture.gitUrl, gitRef: "main", gitPath: null }]);
     expect(r.json.apps).toHaveLength(1);
     expect(r.json.apps[0]).toMatchObject({ app: "shop/web", target: "docker", lastDeployment: { sequence: 2, state: "SUCCESS" } });
+  });
+
+  it("a job no runner takes is cancelled after PILOT_JOB_START_TIMEOUT, saying why, and its CLI is gone from the server", async () => {
+    docker("stop", name("waypoint-runner"));
+    try {
+      const r = await runCli(["up", "shop/web", "--name", stack, "--json"], { ...env, PILOT_JOB_START_TIMEOUT: "20" }, { timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/Job \w+ has waited \d+ s to start, and no runner has taken it/);
+      expect(r.stderr).toMatch(/Job \w+ \(waypoint up of shop\/web\) waited \d+ s for a runner, and no runner has taken it; Pilot cancelled it\./);
+      expect(argvIn(name("waypoint-server"))).not.toMatch(/waypoint up/);
+    } finally {
+      docker("start", name("waypoint-runner"));
+    }
+    // The cancelled job never ran: the app's last deployment is still the second.
+    const apps = await pilot(["apps", "--json"]);
+    expect(apps.json.apps[0]).toMatchObject({ lastDeployment: { sequence: 2, state: "SUCCESS" } });
   });
 
   it("destroy removes the app's containers, image and scratch volume", async () => {

@@ -8,7 +8,9 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SESSION_SCRIPT } from "../../../src/apps/server-session.js";
+import { SESSION_SCRIPT, STOP_SCRIPT } from "../../../src/apps/server-session.js";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 
 const bin = mkdtempSync(join(tmpdir(), "pilot-session-"));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
@@ -60,5 +62,26 @@ describe("the server session's shell line", () => {
     expect(r.status).toBe(0);
     const failing = spawnSync(shell[0]!, [...shell.slice(1), "-c", SESSION_SCRIPT.replace('waypoint "$@"', "false"), "waypoint"], { input: "tok\n", encoding: "utf8" });
     expect(failing.status).toBe(1);
+  });
+
+  it("a watched run (PILOT_JOB) keeps the CLI's pid where the stop line finds it, and the stop line ends that CLI", async () => {
+    const slow = join(bin, "slow");
+    writeFileSync(join(slow + ".sh"), '#!/bin/sh\necho started; exec sleep 30\n');
+    chmodSync(slow + ".sh", 0o755);
+    const id = randomBytes(6).toString("hex");
+    const child = spawn(shell[0]!, [...shell.slice(1), "-c", SESSION_SCRIPT.replace('waypoint "$@" </dev/null &', `${slow}.sh </dev/null &`), "waypoint", "up"], {
+      env: { PATH: "/usr/bin:/bin", PILOT_FILES: "", PILOT_JOB: id },
+    });
+    child.stdin.end("tok\n");
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    const pidFile = `/tmp/pilot-job.${id}`;
+    expect(existsSync(pidFile)).toBe(true);
+    const stop = spawnSync(shell[0]!, [...shell.slice(1), "-c", STOP_SCRIPT, "sh", id], { encoding: "utf8" });
+    expect(stop.status, stop.stderr).toBe(0);
+    expect(await exited).toBe(143); // the CLI's SIGTERM status, passed on by the session's shell
+    expect(existsSync(pidFile)).toBe(false);
+    // A run already over: the stop line finds nothing and does nothing.
+    expect(spawnSync(shell[0]!, [...shell.slice(1), "-c", STOP_SCRIPT, "sh", id]).status).toBe(0);
   });
 });
