@@ -50,7 +50,8 @@ beforeAll(async () => {
   const waypointImage = realWaypointImage();
   const postgresImage = buildStandinImages().postgres;
   t = tempHome("pilot-e2e-apps-");
-  env = { PILOT_HOME: t.home, XDG_CONFIG_HOME: join(t.home, "xdg") };
+  // A job that never starts fails (naming what it waits behind) within the commands' 240 s bound.
+  env = { PILOT_HOME: t.home, XDG_CONFIG_HOME: join(t.home, "xdg"), PILOT_JOB_START_TIMEOUT: "150" };
   const [grpc, http] = await freePorts(2);
   const up = await runCli(["up-server", "--provider", "local", "--name", stack, "--waypoint-image", waypointImage, "--postgres-image", postgresImage,
     "--grpc-port", String(grpc), "--http-port", String(http), "--json"], env, { timeoutMs: 600_000 });
