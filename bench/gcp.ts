@@ -58,7 +58,7 @@ async function noopRerun(runs = 5): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), "pilot-bench-gcp-"));
   const env = { PILOT_GCP_ENDPOINT: fake.url, PILOT_HOME: home };
   try {
-    for (const s of ["artifactregistry.googleapis.com", "run.googleapis.com"]) fake.control.enableApi(s);
+    for (const s of ["artifactregistry.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]) fake.control.enableApi(s);
     const first = await runPilot(UP(fake.project), env);
     const createCalls = fake.control.requests().length;
     const resources = Object.keys(JSON.parse(readFileSync(join(home, "stacks", STACK, "state.json"), "utf8")).resources).length;
@@ -99,6 +99,7 @@ const NODE_KIND: Record<string, string | undefined> = {
   connector: "vpcaccess.connectors",
   "sa-server": "iam.serviceAccounts",
   "roles-server": undefined,
+  "sa-apps": "iam.serviceAccounts",
   server: "compute.instances",
 };
 
@@ -106,7 +107,7 @@ async function walk(scale = 0.01): Promise<void> {
   const fake = await startFakeGcp({ realLatencyScale: scale });
   const home = mkdtempSync(join(tmpdir(), "pilot-bench-gcp-walk-"));
   try {
-    for (const s of ["artifactregistry.googleapis.com", "run.googleapis.com"]) fake.control.enableApi(s);
+    for (const s of ["artifactregistry.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]) fake.control.enableApi(s);
     const started: Record<string, number> = {};
     const took: Record<string, number> = {};
     const emit = (e: EngineEvent) => {

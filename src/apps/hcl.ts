@@ -2,7 +2,8 @@
  * The waypoint.hcl `pilot new app` writes: a pure function of the app's
  * answers and the values taken from the stack's state. Every plugin field used
  * here exists in Waypoint 0.11.4's builtin plugins (builtin/docker,
- * builtin/pack, builtin/aws/ecr, builtin/aws/ecs, builtin/google/cloudrun);
+ * builtin/pack, builtin/aws/ecr, builtin/aws/ecs, builtin/google/cloudrun,
+ * builtin/null);
  * the e2e tier checks each generated file with the real Waypoint binary.
  */
 import { appExecutionRoleName, appLogGroupName, appParameterPath, ecsClusterName } from "../providers/aws/app-names.js";
@@ -46,6 +47,8 @@ export interface CloudRunDeploy {
   image: string;
   /** projects/P/locations/R/connectors/N */
   connector: string;
+  /** The stack's service account for its Cloud Run apps (the service's identity; no project role). */
+  serviceAccount: string;
 }
 
 export type DeploySpec = DockerDeploy | EcsDeploy | CloudRunDeploy;
@@ -61,7 +64,10 @@ export interface AppHclInput {
   builder: AppBuilder;
   port: number;
   withDb: boolean;
-  /** Open the app to everyone (`pilot new app --public`); default: not (cloud-run only so far). */
+  /**
+   * Open the app to everyone (`pilot new app --public`; cloud-run only). Recorded in state,
+   * where `pilot up` reads it: the file only says so in a comment.
+   */
   public?: boolean;
   deploy: DeploySpec;
 }
@@ -103,14 +109,22 @@ function appBody(input: AppHclInput, key: string): HclItem[] {
           `password is ever committed with the code.`,
       ),
     );
+  } else if (input.withDb && input.deploy.target === "cloud-run") {
+    body.push(
+      comment(
+        `DATABASE_URL is not in this file, on purpose: \`pilot up ${key}\` sets it as the app's\n` +
+          `config on the Waypoint server, and writes that config (\`pilot env\`) to Secret Manager,\n` +
+          `from where Cloud Run hands it to the app; no password is ever committed with the code.`,
+      ),
+    );
   } else if (input.withDb) {
     body.push(
       comment(`DATABASE_URL is not in this file, on purpose: \`pilot up ${key}\` sets it as the app's\nconfig on the Waypoint server (\`pilot env list ${key}\` shows it), which hands it to\nthe app at run time, so no password is ever committed with the code.`),
     );
   }
   body.push(block("build", [], buildBody(input)), blank, block("deploy", [], [deployUse(input)]));
-  // Cloud Run serves a new revision only once it is released; the docker and ECS platforms need no release step.
-  if (input.deploy.target === "cloud-run") body.push(blank, block("release", [], [block("use", ["google-cloud-run"], [])]));
+  // The docker and ECS platforms need no release step. Cloud Run's is Pilot's own (cloudRunRelease).
+  if (input.deploy.target === "cloud-run") body.push(blank, ...cloudRunRelease(input));
   return body;
 }
 
@@ -190,19 +204,35 @@ function deployUse(input: AppHclInput): HclItem {
       block("alb", [], [attr("subnets", d.subnets), attr("security_group_ids", [d.lbGroupId])]),
     ]);
   }
+  // No `unauthenticated`: Waypoint 0.11.4 never acts on it (its releaser makes every service public,
+  // builtin/google/cloudrun/releaser.go), and who may call the app is state's to say (cloudRunRelease).
   return block("use", ["google-cloud-run"], [
     attr("project", d.project),
     attr("location", d.region),
     attr("port", input.port),
-    // Waypoint 0.11.4 reads this field but never acts on it: its releaser makes every service public
-    // (builtin/google/cloudrun/releaser.go, setNoAuthPolicy). The file says what Pilot asks for; the README says what happens.
     comment(
-      input.public
-        ? "Public, as `pilot new app --public` asked: anyone may call it (allUsers as invoker)."
-        : "Not public unless `pilot new app --public` (the plugin's default is public). Note: Waypoint\n0.11.4's release step still grants allUsers the invoker role; see Pilot's README, Cloud Run.",
+      "The stack's account for its apps, holding no role on the project: `pilot up` lets it\nread this app's variables in Secret Manager (else Cloud Run runs the app as the\nproject's default compute account, often a project Editor).",
     ),
-    attr("unauthenticated", input.public === true),
+    attr("service_account_name", d.serviceAccount),
     comment("The stack's Serverless VPC Access connector: the way to the private database."),
     block("vpc_access", [], [attr("connector", d.connector), attr("egress", "private-ranges-only")]),
   ]);
+}
+
+/**
+ * Waypoint's `null` releaser (a builtin of 0.11.4: builtin/null) instead of the
+ * google-cloud-run one, which grants allUsers the invoker role on every release
+ * and which the server's account (roles/run.developer) may no longer run. After
+ * the job, `pilot up` releases the app itself, with the user's credentials
+ * (src/providers/gcp/cloud-run-release.ts).
+ */
+function cloudRunRelease(input: AppHclInput): HclItem[] {
+  const key = `${input.project}/${input.app}`;
+  const who = input.public
+    ? "This app is public, as\n`pilot new app --public` asked: anyone may call it."
+    : "This app is private: only callers\ngranted roles/run.invoker may (`pilot new app --public --force` opens it).";
+  return [
+    comment(`Released by Pilot, not Waypoint: after the deploy, \`pilot up ${key}\` sends all\ntraffic to the new revision and sets who may call it. ${who}`),
+    block("release", [], [block("use", ["null"], [])]),
+  ];
 }

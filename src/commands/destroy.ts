@@ -3,7 +3,8 @@
  * (`waypoint destroy`, run on the server's runner), then what Waypoint
  * leaves behind for an app beside the server (its image, scratch volume and
  * any container) or, for ECS, its database variables in SSM Parameter Store,
- * and with --repository the app's own ECR repository. The app's waypoint.hcl
+ * for Cloud Run, its variables in Secret Manager, and with --repository the
+ * app's own ECR repository. The app's waypoint.hcl
  * and its configuration on the server stay: `pilot up` brings it all back.
  */
 import { defineCommand } from "citty";
@@ -11,6 +12,7 @@ import { PilotError } from "../errors.js";
 import { runWatchedJob, watchTiming } from "../apps/job-watch.js";
 import { appRecord, parseAppRef } from "../apps/app-ref.js";
 import { appParameterPath } from "../providers/aws/app-names.js";
+import { appSecretPrefix } from "../providers/gcp/cloud-run-spec.js";
 import { buildContext, requireConsent } from "./context.js";
 import { loadStack } from "./load-stack.js";
 import { changeArgs, commonArgs } from "./shared-args.js";
@@ -38,9 +40,12 @@ export default defineCommand({
         }
         // An ECS app's database variables in SSM (`pilot up` writes them again on the next deploy).
         const parameters = record?.target === "ecs";
+        // A Cloud Run app's variables in Secret Manager (`pilot up` writes them again).
+        const secrets = record?.target === "cloud-run";
         const what = [
           `${ref.key}'s deployments and releases`,
           ...(parameters ? [`its SSM parameters under ${appParameterPath(ctx.stack, ref.project, ref.app)}`] : []),
+          ...(secrets ? [`its secrets in Secret Manager (${appSecretPrefix(ctx.stack, ref.project, ref.app)}*)`] : []),
           ...(args.repository ? [`its ECR repository ${record!.repository!.id} with every image`] : []),
         ];
         if (args["dry-run"]) {
@@ -84,6 +89,12 @@ export default defineCommand({
           } finally {
             ssm.destroy();
           }
+        }
+        if (secrets) {
+          const { deleteAppSecretsOf } = await import("../apps/cloud-run-up.js");
+          const settings = state.settings;
+          const deleted = await deleteAppSecretsOf(ctx.env, { project: String(settings.project), region: String(settings.region), stack: ctx.stack, stackId: state.lineage, ref });
+          if (deleted.length > 0) removed.push(`${deleted.length} Secret Manager secrets`);
         }
         if (args.repository) {
           const repo = record!.repository!;

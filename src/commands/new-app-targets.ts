@@ -72,7 +72,7 @@ export function ecsPlan(ctx: CommandContext, provider: Provider<any>, state: Sta
   return { deploy, serverAddress: serverAddressOf(provider, state), repository: { kind: "ecr", id: name, image: "", region } };
 }
 
-/** Cloud Run: the stack's project, region and VPC connector, and its Artifact Registry repository. */
+/** Cloud Run: the stack's project, region, VPC connector and apps' service account, and its Artifact Registry repository. */
 export function cloudRunPlan(
   ctx: CommandContext,
   provider: Provider<any>,
@@ -84,8 +84,11 @@ export function cloudRunPlan(
   if (typeof project !== "string" || typeof region !== "string") throw missing(ctx, "project and region");
   const connector = state.resources.connector;
   if (connector?.status !== "created" || !connector.id) throw missing(ctx, "Serverless VPC Access connector");
+  // A stack made before its apps had their own identity: up-server adds it.
+  const account = state.resources["sa-apps"];
+  if (account?.status !== "created" || !account.id) throw missing(ctx, "service account for its Cloud Run apps");
   const image = naming.image(project, region, app);
-  const deploy: CloudRunDeploy = { target: "cloud-run", project, region, image, connector: connector.id };
+  const deploy: CloudRunDeploy = { target: "cloud-run", project, region, image, connector: connector.id, serviceAccount: account.id };
   const repository: AppRepositoryState = { kind: "artifact-registry", id: `projects/${project}/locations/${region}/repositories/${naming.repositoryId}`, image, region };
   return { deploy, serverAddress: serverAddressOf(provider, state), repository };
 }

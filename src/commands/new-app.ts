@@ -155,10 +155,11 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
     const { repository, created } = await ensureRepository(ctx, state, plan, answers.project, answers.app);
     const text = renderAppHcl({ stack: ctx.stack, provider: state.provider, serverAddress: plan.serverAddress, ...answers, deploy: plan.deploy });
     // Recorded first: a repository just made is in state even if the write below fails, so teardown finds it.
-    // Whether it is public is the file's to say (state records no such field).
-    const { public: _public, ...recorded } = answers;
+    // Whether it is public is recorded for Cloud Run only: `pilot up` reads it when it releases the app.
+    const { public: isPublic, ...recorded } = answers;
     const record: AppState = {
       ...recorded,
+      ...(answers.target === "cloud-run" ? { public: isPublic === true } : {}),
       dir,
       ...(repository ? { repository } : {}),
       createdAt: state.apps?.[key]?.createdAt ?? new Date().toISOString(),
@@ -192,8 +193,13 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
           ? [
               answers.target === "ecs"
                 ? `DATABASE_URL is not in the file: \`pilot up ${key}\` writes it to SSM Parameter Store, where ECS reads it.`
-                : `DATABASE_URL is not in the file: \`pilot up ${key}\` sets it on the server.`,
+                : answers.target === "cloud-run"
+                  ? `DATABASE_URL is not in the file: \`pilot up ${key}\` sets it on the server and writes it to Secret Manager, where Cloud Run reads it.`
+                  : `DATABASE_URL is not in the file: \`pilot up ${key}\` sets it on the server.`,
             ]
+          : []),
+        ...(answers.target === "cloud-run"
+          ? [`Pilot releases it after each deploy: ${answers.public ? "public (anyone may call it)" : "private (callers need roles/run.invoker; --public opens it)"}.`]
           : []),
         `Next: commit ${HCL_FILE} with the code, then run \`pilot up ${key}\`.`,
       ],

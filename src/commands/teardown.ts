@@ -49,7 +49,7 @@ export default defineCommand({
       try {
         const fresh = ctx.store.load()!;
         const settings = teardownSettings(fresh.settings, args);
-        const result = await destroy(ctx, provider, settings, fresh, ctx.store, Object.keys(fresh.resources));
+        const result = await destroy(ctx, provider, settings, fresh, ctx.store, Object.keys(fresh.resources), false);
         if (result.failed.length > 0) {
           reportFailure(ctx, result, `pilot teardown --name ${ctx.stack}`);
           return;
@@ -121,8 +121,12 @@ async function loadForOrphans(
   return { state: undefined, provider };
 }
 
-/** Removes the local server's Waypoint containers (named, not in state), then the entries, through the engine. */
-async function destroy(ctx: CommandContext, provider: Provider<any>, settings: Record<string, unknown>, base: StackState, store: StateStore, keys: string[]) {
+/**
+ * Removes what the stack's apps left outside the graph, the local server's Waypoint containers (named, not in
+ * state), then the entries, through the engine. `anyLineage` (--orphans): app leftovers of a same-named stack
+ * whose state is lost go too.
+ */
+async function destroy(ctx: CommandContext, provider: Provider<any>, settings: Record<string, unknown>, base: StackState, store: StateStore, keys: string[], anyLineage: boolean) {
   const kinds = provider.kinds(settings);
   // What Waypoint's aws-ecs plugin made for the apps (cluster, log group, execution roles) is outside the graph too.
   // It goes first: while an app's service is still deployed this stops before anything is deleted.
@@ -131,6 +135,13 @@ async function destroy(ctx: CommandContext, provider: Provider<any>, settings: R
     const { removeAppInfrastructure } = await import("../providers/aws/app-infrastructure.js");
     const removed = await removeAppInfrastructure({ stack: ctx.stack, region: settings.region, emit: ctx.ui.emit.bind(ctx.ui), apps: base.apps });
     appResources.push(...removed.map(({ type, id }) => ({ type, id })));
+  }
+  // The Cloud Run apps' variables in Secret Manager (`pilot up` writes them), found by label and name.
+  if (base.provider === "gcp" && typeof settings.project === "string" && typeof settings.region === "string") {
+    const { deleteStackAppSecrets } = await import("../apps/cloud-run-up.js");
+    const progress = (message: string) => ctx.ui.emit({ type: "progress", key: "app-secrets", message });
+    const deleted = await deleteStackAppSecrets(ctx.env, { project: settings.project, region: settings.region, stack: ctx.stack, stackId: anyLineage ? undefined : base.lineage, progress });
+    appResources.push(...deleted.map((id) => ({ type: "gcp.secretmanager.secret", id })));
   }
   // The apps' image repositories (`pilot new app`) are outside the resource graph: they go first.
   const { deleteAppRepositories } = await import("../apps/repositories.js");
@@ -153,7 +164,8 @@ async function destroy(ctx: CommandContext, provider: Provider<any>, settings: R
 /** " and 3 its apps' deployments made (ECS cluster pilot-x, ...)" for the summary line; empty when there were none. */
 function appResourcesText(removed: { type: string; id: string }[]): string {
   if (removed.length === 0) return "";
-  const what = (r: { type: string; id: string }) => `${{ "aws.ecs.cluster": "ECS cluster", "aws.logs.log-group": "log group", "aws.iam.role": "IAM role", "aws.ssm.parameters": "SSM parameters under" }[r.type] ?? r.type} ${r.id}`;
+  const what = (r: { type: string; id: string }) =>
+    `${{ "aws.ecs.cluster": "ECS cluster", "aws.logs.log-group": "log group", "aws.iam.role": "IAM role", "aws.ssm.parameters": "SSM parameters under", "gcp.secretmanager.secret": "Secret Manager secret" }[r.type] ?? r.type} ${r.id}`;
   return `, and ${removed.length} that its apps' deployments made: ${removed.map(what).join(", ")}`;
 }
 
@@ -268,7 +280,7 @@ async function teardownWithOrphans(ctx: CommandContext, provider: Provider<any>,
       `Delete ${tracked.length} tracked and ${orphans.length} orphaned resource(s) of stack "${ctx.stack}" (${provider.name})${volumes}?`,
     );
     const overlay = new OrphanOverlay(ctx.store, base, orphans);
-    const result = await destroy(ctx, provider, settings, base, overlay, [...tracked, ...orphans.map((o) => o.key)]);
+    const result = await destroy(ctx, provider, settings, base, overlay, [...tracked, ...orphans.map((o) => o.key)], true);
     if (result.failed.length > 0) {
       reportFailure(ctx, result, again, { orphans: report });
       return;

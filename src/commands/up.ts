@@ -3,13 +3,22 @@
  * on the Pilot server's runner (`waypoint up -local=false`), its output
  * streamed phase by phase, ending with the app's URL. A failed job ends with
  * the phase that failed and the last lines of its log, exit 1.
+ *
+ * A Cloud Run app is then released by Pilot itself, from this machine with
+ * the user's credentials (src/apps/cloud-run-up.ts): its variables to Secret
+ * Manager, all traffic to the new revision, and who may call it as state
+ * records it. After a failed job a private Cloud Run app still loses any
+ * public access an earlier release left.
  */
 import { defineCommand } from "citty";
 import { PilotError } from "../errors.js";
 import { runWatchedJob, watchTiming } from "../apps/job-watch.js";
-import { appRecord, parseAppRef } from "../apps/app-ref.js";
+import { appRecord, parseAppRef, type AppRef } from "../apps/app-ref.js";
+import type { ServerSession } from "../apps/server-session.js";
+import type { CloudRunRelease } from "../providers/gcp/cloud-run-release.js";
+import type { AppState, StackState } from "../state/schema.js";
 import { appParameterPath } from "../providers/aws/app-names.js";
-import { buildContext } from "./context.js";
+import { buildContext, type CommandContext } from "./context.js";
 import { loadStack } from "./load-stack.js";
 import { commonArgs } from "./shared-args.js";
 
@@ -72,13 +81,21 @@ export default defineCommand({
           timing,
         });
         const phases = reader.finish(r.code === 0);
+        const cloudRun = record?.target === "cloud-run" ? await cloudRunUp(ctx, state, ref, record) : undefined;
         if (r.code !== 0) {
           const phase = reader.phase ?? "start";
           emit({ type: "failed", key: `up:${phase}`, error: `exit ${r.code}` });
-          throw new PilotError(`pilot up ${ref.key} failed in the ${phase} phase.`, { hint: reader.tail().join("\n") || `waypoint up exited ${r.code}` });
+          const tail = reader.tail().join("\n") || `waypoint up exited ${r.code}`;
+          const advice = cloudRun ? await cloudRun.afterFailure(phase, reader.lines) : undefined;
+          throw new PilotError(`pilot up ${ref.key} failed in the ${phase} phase.`, { hint: [tail, advice].filter(Boolean).join("\n") });
         }
 
         let url = urlFromJob(reader.lines);
+        let release: Awaited<ReturnType<NonNullable<typeof cloudRun>["release"]>> | undefined;
+        if (cloudRun) {
+          release = await cloudRun.release(session);
+          url = release.url ?? url;
+        }
         let pruned = 0;
         if (record?.target === "docker" || (!record && !url)) {
           const docker = await import("../apps/docker-target.js");
@@ -86,8 +103,9 @@ export default defineCommand({
           if (record) url = (await docker.appUrl(session, ref.key, record.port)) ?? url;
         }
         const seconds = Math.round((Date.now() - started) / 100) / 10;
-        ctx.ui.result({ ok: true, app: ref.key, url: url ?? null, phases, seconds, prunedContainers: pruned }, [
+        ctx.ui.result({ ok: true, app: ref.key, url: url ?? null, phases, seconds, prunedContainers: pruned, ...(release ? { release } : {}) }, [
           `${ref.key} is deployed (${phases.map((p) => `${p.phase} ${p.seconds}s`).join(", ")}; ${seconds}s in all).`,
+          ...(release ? releaseLines(release) : []),
           url ? `URL: ${url}` : "The deployment gave no URL (see `pilot apps`).",
         ]);
       } finally {
@@ -99,3 +117,61 @@ export default defineCommand({
     }
   },
 });
+
+/** `pilot up`'s Cloud Run steps, bound to this run: the release after a job, and what to do after a failed one. */
+async function cloudRunUp(ctx: CommandContext, state: StackState, ref: AppRef, record: AppState) {
+  const m = await import("../apps/cloud-run-up.js");
+  const project = String(state.settings.project);
+  const region = String(state.settings.region);
+  const emit = ctx.ui.emit.bind(ctx.ui);
+  const progress = (message: string) => emit({ type: "progress", key: "up:pilot-release", message });
+  const opts = {
+    state,
+    stack: ctx.stack,
+    ref,
+    record,
+    addSecrets: (values: string[]) => ctx.ui.addSecrets(values),
+    env: async () => (await import("../providers/gcp/cloud-run-release.js")).createCloudRunEnv(ctx.env, project, region, { progress }),
+  };
+  return {
+    async release(session: ServerSession) {
+      emit({ type: "start", key: "up:pilot-release", action: "update" });
+      try {
+        const done = await m.releaseAfterJob(session, opts);
+        emit({ type: "done", key: "up:pilot-release", action: "update" });
+        return done;
+      } catch (err) {
+        emit({ type: "failed", key: "up:pilot-release", error: (err as Error).message });
+        throw err;
+      }
+    },
+    /** Secures a private app, then says what Pilot knows about the failure. */
+    async afterFailure(phase: string, lines: string[]): Promise<string | undefined> {
+      const notes: string[] = [];
+      try {
+        const removed = await m.secureAfterFailure(opts);
+        if (removed.length > 0) notes.push(`Pilot removed public access to the private app's Cloud Run service: ${removed.join(", ")}.`);
+      } catch (err) {
+        notes.push(`Pilot could not check who may call the Cloud Run service ${ref.app}: ${(err as Error).message}`);
+      }
+      const hint = m.cloudRunFailureHint({ ref, record, stack: ctx.stack, region }, phase, lines);
+      return [...notes, ...(hint ? [hint] : [])].join("\n") || undefined;
+    },
+  };
+}
+
+/** What Pilot's own release of a Cloud Run app did, in the human output (names, never values). */
+function releaseLines(r: CloudRunRelease): string[] {
+  const v = r.variables;
+  const vars = [
+    v.written.length ? `${v.written.length} written (${v.written.join(", ")})` : "",
+    v.unchanged.length ? `${v.unchanged.length} unchanged` : "",
+    v.deleted.length ? `${v.deleted.length} deleted (${v.deleted.join(", ")})` : "",
+  ].filter(Boolean);
+  return [
+    `Released by Pilot: all traffic on ${r.revision ?? "the latest revision"}; ${r.public ? "public (anyone may call it)" : "private (callers need roles/run.invoker)"}` +
+      `${r.access.removed.length ? `; removed ${r.access.removed.join(", ")}` : ""}${r.access.added.length ? `; granted ${r.access.added.join(", ")}` : ""}.`,
+    ...(vars.length ? [`Variables in Secret Manager: ${vars.join(", ")}.`] : []),
+    ...(v.skipped.length ? [`Not passed to Cloud Run, which sets them itself: ${v.skipped.join(", ")}.`] : []),
+  ];
+}

@@ -65,6 +65,11 @@ export interface AppState {
   port: number;
   /** The app gets the stack's DATABASE_URL as Waypoint config (set by `pilot up`, never written into waypoint.hcl). */
   withDb: boolean;
+  /**
+   * Cloud Run: anyone may call it (`pilot new app --public`); `pilot up` sets the service's IAM
+   * policy from this. Absent (an app recorded before Pilot released Cloud Run apps itself): private.
+   */
+  public?: boolean;
   /** Absolute path of the folder waypoint.hcl was written to. */
   dir: string;
   repository?: AppRepositoryState;
@@ -165,6 +170,7 @@ export const stateSchema = {
           builder: { enum: ["docker", "pack"] },
           port: { type: "integer", minimum: 1, maximum: 65535 },
           withDb: { type: "boolean" },
+          public: { type: "boolean" },
           dir: { type: "string", minLength: 1 },
           repository: {
             type: "object",

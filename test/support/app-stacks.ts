@@ -9,6 +9,8 @@ import type { ProviderName, StackState } from "../../src/state/schema.js";
 import { STATE_VERSION } from "../../src/state/schema.js";
 
 export const LINEAGE = "0d9e8f7a-1111-4222-8333-444455556666";
+/** The GCP stack's account for its Cloud Run apps (src/providers/gcp/service-account.ts appsServiceAccountId). */
+export const APPS_ACCOUNT = "pilot-default-0d9e8f7a-run@my-project.iam.gserviceaccount.com";
 
 const created = (type: string, id: string, out: Record<string, unknown>, dependsOn: string[] = []) => ({ type, status: "created" as const, token: `t-${id}`, id, out, dependsOn });
 
@@ -38,6 +40,7 @@ export function stackState(provider: ProviderName, overrides: Partial<StackState
         connector: created("gcp.vpcaccess.connector", "projects/my-project/locations/europe-west1/connectors/pilot-default-0d9e8f7a", { name: "pilot-default-0d9e8f7a", network: "n", cidr: "10.42.8.0/28", state: "READY" }),
         "address-server": created("gcp.compute.address", "a", { address: "203.0.113.20", name: "a" }),
         server: created("gcp.compute.instance", "i", { name: "i" }),
+        "sa-apps": created("gcp.iam.service-account", APPS_ACCOUNT, { email: APPS_ACCOUNT, uniqueId: "1", disabled: false }),
       },
       ...overrides,
     };

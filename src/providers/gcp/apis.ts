@@ -18,6 +18,7 @@ export const REQUIRED_APIS: Record<string, string> = {
   "cloudresourcemanager.googleapis.com": "the project and its IAM policy",
   "artifactregistry.googleapis.com": "the apps' container images",
   "run.googleapis.com": "the apps on Cloud Run",
+  "secretmanager.googleapis.com": "the Cloud Run apps' variables",
 };
 
 /** The gcloud command that enables the listed services, for the error's hint. */

@@ -8,8 +8,9 @@
  */
 
 /** The APIs the GCP provider calls, by the name gcloud's override variables use. */
-// artifactregistry: the apps' image repository (src/apps/artifact-registry.ts), made by `pilot new app`.
-export const GCP_APIS = ["compute", "sqladmin", "servicenetworking", "vpcaccess", "iam", "cloudresourcemanager", "serviceusage", "artifactregistry"] as const;
+// artifactregistry: the apps' image repository (src/providers/gcp/artifact-registry.ts), made by `pilot new app`;
+// run and secretmanager: Pilot's own release of a Cloud Run app (src/providers/gcp/cloud-run-release.ts), by `pilot up`.
+export const GCP_APIS = ["compute", "sqladmin", "servicenetworking", "vpcaccess", "iam", "cloudresourcemanager", "serviceusage", "artifactregistry", "run", "secretmanager"] as const;
 export type GcpApi = (typeof GCP_APIS)[number];
 
 /** Root URL per API (googleapis' `rootUrl`, ending in "/"), or undefined for Google's default host. */

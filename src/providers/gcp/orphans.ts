@@ -97,7 +97,8 @@ export async function findTaggedGcp(env: GcpKindEnv, stack: string): Promise<Tag
     }
   }
 
-  const accountPrefix = `pilot-${stack.slice(0, 15)}-`;
+  // The server's "pilot-<stack15>-<lineage8>" and the apps' "pilot-<stack10>-<lineage8>-run" share this prefix; the note decides.
+  const accountPrefix = `pilot-${stack.slice(0, 10)}-`;
   const ourAccounts = accounts.filter((a) => a.email?.startsWith(accountPrefix) && parseOwnershipNote(a.description)?.[LABEL_STACK] === stack);
   for (const a of ourAccounts) add("gcp.iam.service-account", a.email!, parseOwnershipNote(a.description), []);
   if (ourAccounts.length > 0) {

@@ -11,9 +11,12 @@ import { actions, attempt, setDelta, type GcpKindEnv } from "./shared.js";
 export const SERVER_ROLES = [
   // Push built images to the stack's Artifact Registry repository (waypoint's docker registry step).
   "roles/artifactregistry.writer",
-  // Create and update Cloud Run services, and set their IAM policy: Waypoint's google-cloud-run
-  // platform makes a service public (allUsers as invoker), which run.developer cannot do.
-  "roles/run.admin",
+  // Create, update and delete Cloud Run services, but not set their IAM policy (no
+  // run.services.setIamPolicy, which roles/run.admin has): Waypoint on the server can never make a
+  // service public, even from a hand-written waypoint.hcl whose google-cloud-run releaser tries
+  // (it grants allUsers the invoker role on every release). `pilot up` sets who may call an app,
+  // with the user's own credentials (src/providers/gcp/cloud-run-release.ts).
+  "roles/run.developer",
   // A Cloud Run service runs as a service account; deploying one requires "act as" on it.
   "roles/iam.serviceAccountUser",
   // Attach the stack's Serverless VPC Access connector to a service, so apps reach the database.

@@ -23,7 +23,7 @@ import { instanceKind, type InstanceOut, type InstanceSpec } from "./instance.js
 import { networkKind, type NetworkSpec } from "./network.js";
 import { findTaggedGcp } from "./orphans.js";
 import { projectRolesKind, SERVER_ROLES, type ProjectRolesSpec } from "./project-roles.js";
-import { serviceAccountId, serviceAccountKind, type ServiceAccountSpec } from "./service-account.js";
+import { appsServiceAccountId, serviceAccountId, serviceAccountKind, type ServiceAccountSpec } from "./service-account.js";
 import { serviceConnectionKind, type ServiceConnectionSpec } from "./service-connection.js";
 import { resolveGcpSettings, type GcpSettings } from "./settings.js";
 import { artifactRegistryHost, stackName, type GcpKindEnv } from "./shared.js";
@@ -203,6 +203,13 @@ export function createGcpProvider(ctx: ProviderContext, options: GcpProviderOpti
         node<VpcConnectorSpec>("connector", k.connector, ["network"], (d) => ({ name: connectorName(stack, state.lineage), networkName: d.network.name, cidr: ADDRESS_PLAN.connector })),
         node<ServiceAccountSpec>("sa-server", k.serviceAccount, [], () => ({ accountId: serviceAccountId(stack, state.lineage), displayName: `Pilot server (${stack})` })),
         node<ProjectRolesSpec>("roles-server", k.roles, ["sa-server"], (d) => ({ member: `serviceAccount:${d["sa-server"].email}`, roles: SERVER_ROLES })),
+        // What the stack's Cloud Run apps run as (their waypoint.hcl names it): no role on the project, only
+        // read access to each app's own secrets, granted by `pilot up`; the runner may act as it (roles/iam.serviceAccountUser).
+        node<ServiceAccountSpec>("sa-apps", k.serviceAccount, [], () => ({
+          accountId: appsServiceAccountId(stack, state.lineage),
+          displayName: `Pilot apps (${stack})`,
+          purpose: "Cloud Run apps of a Pilot stack",
+        })),
         node<InstanceSpec>("server", k.instance, ["subnet", "address-server", "sa-server"], (d) => ({
           name: named("server"),
           machineType: settings.machineType,

@@ -3,11 +3,13 @@ import type { ResourceKind } from "../../engine/types.js";
 import { isAlreadyExists } from "./errors.js";
 import { actions, attempt, createOrAdopt, noteIsOurs, orGone, ownershipNote, untilVisible, type GcpKindEnv } from "./shared.js";
 
-/** Desired service account: the server VM's identity, which the Waypoint runner uses. */
+/** Desired service account: the server VM's identity (which the Waypoint runner uses), or the stack's apps'. */
 export interface ServiceAccountSpec {
   /** 6-30 characters, derived from the stack and lineage. */
   accountId: string;
   displayName: string;
+  /** What it is for, in its description before the ownership note (set at create; default: the server's). */
+  purpose?: string;
 }
 
 /** A service account as recorded in state (id = its email). */
@@ -25,12 +27,21 @@ export function serviceAccountId(stack: string, lineage: string): string {
   return `pilot-${stack.slice(0, 15)}-${lineage.slice(0, 8)}`;
 }
 
+/**
+ * "pilot-<stack, up to 10>-<lineage8>-run": the identity the stack's Cloud Run
+ * apps run as (29 characters at most; it ends in "-run", never in the
+ * lineage's hex as the server's does, so the two never collide).
+ */
+export function appsServiceAccountId(stack: string, lineage: string): string {
+  return `pilot-${stack.slice(0, 10)}-${lineage.slice(0, 8)}-run`;
+}
+
 function toOut(sa: iam_v1.Schema$ServiceAccount): ServiceAccountOut {
   return { email: sa.email!, uniqueId: sa.uniqueId!, disabled: sa.disabled === true };
 }
 
 /**
- * The server's service account. IAM takes no labels: its description says
+ * A service account of the stack (the server's, the apps'). IAM takes no labels: its description says
  * which stack lineage made it. IAM is eventually consistent, so a new
  * account is read back until it is visible before anything binds to it.
  */
@@ -60,7 +71,10 @@ export function serviceAccountKind(env: GcpKindEnv): ResourceKind<ServiceAccount
           (
             await iam.projects.serviceAccounts.create({
               name: `projects/${env.project}`,
-              requestBody: { accountId: spec.accountId, serviceAccount: { displayName: spec.displayName, description: ownershipNote("Pilot server and Waypoint runner", ctx.tags) } },
+              requestBody: {
+                accountId: spec.accountId,
+                serviceAccount: { displayName: spec.displayName, description: ownershipNote(spec.purpose ?? "Pilot server and Waypoint runner", ctx.tags) },
+              },
             })
           ).data,
         isAlreadyExists,

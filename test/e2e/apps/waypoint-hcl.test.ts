@@ -12,7 +12,11 @@
  *      then the build stops for want of Docker or cloud credentials;
  *   3. `waypoint up -local` of the same file with its build swapped for
  *      `docker-ref` (which needs nothing): the deploy plugin decodes its body,
- *      then stops for want of Docker or credentials.
+ *      then stops for want of Docker or credentials;
+ *   4. where the file has a release stanza (cloud-run: Waypoint's `null`
+ *      releaser, since Pilot releases Cloud Run apps itself), `waypoint up
+ *      -local` with the deploy swapped for the `null` platform too, so the
+ *      release stanza as written is decoded and run to the end.
  *
  * A step passes when it got to the stage and printed no HCL diagnostic
  * (`waypoint.hcl:LINE,COL-COL: ...`); a planted bad field shows the check fails.
@@ -57,23 +61,36 @@ interface Checked {
   init: string;
   build: string;
   up: string;
+  /** Step 4's output, with its exit status ("::release-exit N"). */
+  release: string;
   /** `waypoint fmt` left the file as it was. */
   formatted: boolean;
 }
 
-/** Runs the three steps in one container of the real image; returns each step's output. */
+/** The file with its deploy stanza replaced by the `null` platform (so the release step runs with no cloud). */
+function releaseOnly(text: string): string {
+  const lines = deployOnly(text).split("\n");
+  const start = lines.indexOf("  deploy {");
+  const end = lines.indexOf("  }", start);
+  expect(start >= 0 && end > start, "the file has an app-level deploy stanza").toBe(true);
+  return [...lines.slice(0, start), "  deploy {", '    use "null" {}', "  }", ...lines.slice(end + 1)].join("\n");
+}
+
+/** Runs the steps in one container of the real image; returns each step's output. */
 function check(name: string, text: string): Checked {
   const dir = join(work, name);
   spawnSync("mkdir", ["-p", dir]);
   writeFileSync(join(dir, "real.hcl"), text);
   writeFileSync(join(dir, "deploy.hcl"), deployOnly(text));
+  writeFileSync(join(dir, "release.hcl"), releaseOnly(text));
   // -plain: no spinners; </dev/null: no questions; HOME: local mode keeps its data in the container.
   const script = [
     "export HOME=/tmp",
-    "mkdir -p /tmp/a /tmp/b && cp /w/real.hcl /tmp/a/waypoint.hcl && cp /w/deploy.hcl /tmp/b/waypoint.hcl",
+    "mkdir -p /tmp/a /tmp/b /tmp/c && cp /w/real.hcl /tmp/a/waypoint.hcl && cp /w/deploy.hcl /tmp/b/waypoint.hcl && cp /w/release.hcl /tmp/c/waypoint.hcl",
     "cd /tmp/a && echo '::init' && waypoint init -plain </dev/null 2>&1; echo \"::init-exit $?\"",
     "echo '::build' && waypoint build -local -plain </dev/null 2>&1",
     "cd /tmp/b && waypoint init -plain </dev/null >/dev/null 2>&1; echo '::up' && waypoint up -local -plain </dev/null 2>&1",
+    "cd /tmp/c && waypoint init -plain </dev/null >/dev/null 2>&1; echo '::release' && waypoint up -local -plain </dev/null 2>&1; echo \"::release-exit $?\"",
     // `waypoint fmt` rewrites the file in place: unchanged means Pilot already writes it as Waypoint would.
     "cp /w/real.hcl /tmp/f.hcl && waypoint fmt /tmp/f.hcl >/dev/null 2>&1 && cmp -s /w/real.hcl /tmp/f.hcl && echo '::fmt-same'",
     "echo '::end'",
@@ -86,7 +103,13 @@ function check(name: string, text: string): Checked {
   // Waypoint wraps its messages at 80 columns even with -plain: each step's output as one line.
   const part = (from: string, to: string) => out.slice(out.indexOf(from) + from.length, out.indexOf(to)).replace(/\s*\n\s*/g, " ");
   expect(out, out).toContain("::end");
-  return { init: part("::init\n", "::build"), build: part("::build\n", "::up"), up: part("::up\n", "::end"), formatted: out.includes("::fmt-same") };
+  return {
+    init: part("::init\n", "::build"),
+    build: part("::build\n", "::up"),
+    up: part("::up\n", "::release\n"),
+    release: part("::release\n", "::end"),
+    formatted: out.includes("::fmt-same"),
+  };
 }
 
 describe("generated waypoint.hcl against the real Waypoint 0.11.4", () => {
@@ -103,12 +126,19 @@ describe("generated waypoint.hcl against the real Waypoint 0.11.4", () => {
     });
   }
 
-  it("cloud-run --public (unauthenticated = true): the deploy plugin takes it, and fmt leaves it as written", () => {
-    const c = check("cloud-run-public", renderAppHcl({ ...GOLDEN_INPUTS["cloud-run"], public: true }));
-    expect(c.init).toContain("::init-exit 0");
-    expect(c.up, c.up).toContain("» Deploying web...");
-    expect(c.up, c.up).not.toMatch(DIAGNOSTIC);
-    expect(c.formatted).toBe(true);
+  it("cloud-run: its release stanza is Waypoint's null releaser, which takes it as written and releases nothing", () => {
+    for (const [name, text] of [["cloud-run-release", golden("cloud-run")], ["cloud-run-public", renderAppHcl({ ...GOLDEN_INPUTS["cloud-run"], public: true })]] as const) {
+      expect(text).toContain('  release {\n    use "null" {}\n  }\n');
+      const c = check(name, text);
+      expect(c.init, c.init).toContain("::init-exit 0");
+      expect(c.up, c.up).toContain("» Deploying web...");
+      expect(c.up, c.up).not.toMatch(DIAGNOSTIC);
+      expect(c.release, c.release).toContain("» Releasing web...");
+      expect(c.release, c.release).toContain("null release complete");
+      expect(c.release, c.release).not.toMatch(DIAGNOSTIC);
+      expect(c.release).toContain("::release-exit 0");
+      expect(c.formatted).toBe(true);
+    }
   });
 
   it("the check fails on a field a plugin does not have, or a required one left out", () => {
@@ -123,5 +153,12 @@ describe("generated waypoint.hcl against the real Waypoint 0.11.4", () => {
     const badStanza = check("bad-stanza", ecs.replace('app "web" {', 'app "web" {\n  colour {}'));
     expect(badStanza.init).toMatch(/waypoint\.hcl:\d+,\d+-\d+: Unsupported block type; Blocks of type "colour" are not expected here/);
     expect(badStanza.init).not.toContain("::init-exit 0");
+    // Step 4 decodes the release stanza: a field the null releaser does not have fails it.
+    const run = golden("cloud-run");
+    const release = '  release {\n    use "null" {}\n';
+    expect(run).toContain(release);
+    const badRelease = check("bad-release", run.replace(release, '  release {\n    use "null" {\n      colour = "red"\n    }\n'));
+    expect(badRelease.release).toMatch(/waypoint\.hcl:\d+,\d+-\d+: Unsupported argument; An argument named "colour" is/);
+    expect(badRelease.release).not.toContain("::release-exit 0");
   });
 });

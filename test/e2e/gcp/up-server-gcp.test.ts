@@ -128,6 +128,7 @@ beforeAll(async () => {
   // Pilot checks every API it needs; the fake starts with only its own seven enabled.
   gcp.control.enableApi("artifactregistry.googleapis.com");
   gcp.control.enableApi("run.googleapis.com");
+  gcp.control.enableApi("secretmanager.googleapis.com");
   t = tempHome("pilot-e2e-gcp-");
   env = {
     PILOT_HOME: t.home,

@@ -6,8 +6,8 @@
  * them instead of typing schemas by hand means the fake rejects exactly what
  * Google's front end rejects for field names, types and enums.
  *
- * Only the eight documents Pilot uses (its GCP provider's, and Artifact
- * Registry for `pilot new app`) are read, lazily and
+ * Only the ten documents Pilot uses (its GCP provider's, Artifact Registry
+ * for `pilot new app`, Cloud Run and Secret Manager for `pilot up`) are read, lazily and
  * once per process (compute.v1.json is about 5 MB).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -24,6 +24,8 @@ export const API_VERSIONS = {
   cloudresourcemanager: "v1",
   serviceusage: "v1",
   artifactregistry: "v1",
+  run: "v1",
+  secretmanager: "v1",
 } as const;
 
 export type ApiName = keyof typeof API_VERSIONS;

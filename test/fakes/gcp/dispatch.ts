@@ -55,7 +55,7 @@ function consumerProject(d: Dispatcher, m: RouteMatch, body: unknown): string {
   if (p.project) return d.world.projects.idOf(p.project);
   if (p.projectId) return d.world.projects.idOf(p.projectId);
   for (const v of Object.values(p)) {
-    const hit = /^projects\/([^/]+)/.exec(v);
+    const hit = /^(?:projects|namespaces)\/([^/]+)/.exec(v);
     if (hit && hit[1] !== "-") return d.world.projects.idOf(hit[1]);
   }
   const b = body as Obj | undefined;

@@ -1,8 +1,10 @@
-/** The implemented methods of all eight APIs, by discovery method id. Anything else answers 501. */
+/** The implemented methods of all ten APIs, by discovery method id. Anything else answers 501. */
 import { artifactregistryHandlers } from "./artifactregistry.js";
 import { computeHandlers } from "./compute/index.js";
 import { crmHandlers } from "./crm.js";
 import { iamHandlers } from "./iam.js";
+import { runHandlers } from "./run.js";
+import { secretmanagerHandlers } from "./secretmanager.js";
 import { servicenetworkingHandlers } from "./servicenetworking.js";
 import { serviceusageHandlers } from "./serviceusage.js";
 import { sqlDatabaseUserHandlers } from "./sql/databases-users.js";
@@ -22,4 +24,6 @@ export const HANDLERS: HandlerTable = {
   ...crmHandlers,
   ...serviceusageHandlers,
   ...artifactregistryHandlers,
+  ...runHandlers,
+  ...secretmanagerHandlers,
 };

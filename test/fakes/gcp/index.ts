@@ -1,7 +1,7 @@
 /**
- * A fake of the Google Cloud REST APIs Pilot's GCP provider uses (compute,
- * sqladmin, servicenetworking, vpcaccess, iam, cloudresourcemanager,
- * serviceusage), on one loopback HTTP server. Requests are checked against
+ * A fake of the Google Cloud REST APIs Pilot uses (compute, sqladmin,
+ * servicenetworking, vpcaccess, iam, cloudresourcemanager, serviceusage,
+ * artifactregistry, run, secretmanager), on one loopback HTTP server. Requests are checked against
  * Google's own discovery documents; the resources behave like Google's
  * (operations that take time, refusals to delete what is in use, requestId
  * idempotency, the lingering Service Networking refusal, disabled APIs).

@@ -50,6 +50,29 @@ export function inventory(w: World): InventoryItem[] {
   for (const [name, r] of w.artifacts.repositories) {
     out.push({ api: "artifactregistry", collection: "repositories", project: r.project, location: r.region, name: r.id, selfLink: name, labels: { ...(r.resource.labels ?? {}) }, description: r.resource.description });
   }
+  for (const s of w.run.services.values()) {
+    out.push({
+      api: "run",
+      collection: "services",
+      project: s.project,
+      location: s.region,
+      name: s.name,
+      id: s.uid,
+      selfLink: `projects/${s.project}/locations/${s.region}/services/${s.name}`,
+      labels: { ...(s.metadata.labels ?? {}) },
+    });
+  }
+  for (const s of w.secrets.secrets.values()) {
+    out.push({
+      api: "secretmanager",
+      collection: "secrets",
+      project: s.project,
+      name: s.id,
+      selfLink: s.resource.name,
+      labels: { ...(s.resource.labels ?? {}) },
+      state: `${s.versions.length} versions`,
+    });
+  }
   for (const a of w.iam.accounts.values()) {
     out.push({
       api: "iam",

@@ -26,6 +26,8 @@ export const REAL_LATENCY_MS: Readonly<Record<string, number>> = {
   "iam.serviceAccounts": 1_000,
   "serviceusage.services": 10_000,
   "artifactregistry.repositories": 5_000,
+  // A Cloud Run revision starting (image pulled, container listening).
+  "run.revisions": 15_000,
 };
 
 export interface LatencySettings {

@@ -1,7 +1,8 @@
 /**
  * Finds which discovery method a request is. googleapis drops the path
  * prefix of `rootUrl`, so every API arrives on this one server with its real
- * Google path (`/compute/v1/...` for compute, `/v1/...` for the others); the
+ * Google path (`/compute/v1/...` for compute, `/v1/...` for the others, and
+ * `/apis/serving.knative.dev/v1/...` for Cloud Run's Knative-shaped v1); the
  * router matches the HTTP method and path against every method's
  * `servicePath + path` template. `{x}` takes one segment; `{+x}` (reserved
  * expansion) takes several and must then match the parameter's `pattern`,
@@ -101,7 +102,7 @@ export class Router {
   match(httpMethod: string, pathname: string): RouteMatch[] {
     const group: Group | undefined = pathname.startsWith("/compute/v1/")
       ? "compute"
-      : pathname.startsWith("/v1/")
+      : pathname.startsWith("/v1/") || pathname.startsWith("/apis/")
         ? "v1"
         : undefined;
     if (!group) return [];

@@ -27,6 +27,8 @@ const PROTO_PACKAGE: Record<ApiName, string> = {
   cloudresourcemanager: "google.cloudresourcemanager.v1",
   serviceusage: "google.api.serviceusage.v1",
   artifactregistry: "google.devtools.artifactregistry.v1",
+  run: "google.cloud.run.v1",
+  secretmanager: "google.cloud.secretmanager.v1",
 };
 
 export function snakeCase(s: string): string {

@@ -1,6 +1,7 @@
 /**
  * Service Usage: which APIs are enabled in a project. The APIs the
- * fake serves start enabled, but for Artifact Registry (any other service starts disabled);
+ * fake serves start enabled, but for Artifact Registry, Cloud Run and Secret
+ * Manager, which a new project has off (any other service starts disabled);
  * control.disableApi makes every request to an API answer 403
  * SERVICE_DISABLED (see disabledError), batchGet reports it DISABLED, and
  * batchEnable/enable turn it back on when their operation finishes.
@@ -21,6 +22,8 @@ export const SERVICE_OF_API: Record<ApiName, string> = {
   cloudresourcemanager: "cloudresourcemanager.googleapis.com",
   serviceusage: "serviceusage.googleapis.com",
   artifactregistry: "artifactregistry.googleapis.com",
+  run: "run.googleapis.com",
+  secretmanager: "secretmanager.googleapis.com",
 };
 
 /** Titles as the discovery documents (and Google's error messages) spell them. */
@@ -33,10 +36,12 @@ export const SERVICE_TITLES: Record<string, string> = {
   "cloudresourcemanager.googleapis.com": "Cloud Resource Manager API",
   "serviceusage.googleapis.com": "Service Usage API",
   "artifactregistry.googleapis.com": "Artifact Registry API",
+  "run.googleapis.com": "Cloud Run Admin API",
+  "secretmanager.googleapis.com": "Secret Manager API",
 };
 
-/** Served by the fake, but off in a new project as in Google's (the GCP provider's checks name it). */
-const STARTS_DISABLED = ["artifactregistry.googleapis.com"];
+/** Served by the fake, but off in a new project as in Google's (the GCP provider's checks name them). */
+const STARTS_DISABLED = ["artifactregistry.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"];
 
 export class UsageState {
   readonly disabled = new Set<string>(STARTS_DISABLED);

@@ -13,6 +13,8 @@ import { IamState } from "./iam.js";
 import type { LatencySettings } from "./latency.js";
 import { LroStore } from "./lro.js";
 import { Projects } from "./projects.js";
+import { RunState } from "./run.js";
+import { SecretManagerState } from "./secretmanager.js";
 import { NetworkingState } from "./servicenetworking.js";
 import { SqlState } from "./sql/state.js";
 import { Timeline } from "./timeline.js";
@@ -44,6 +46,8 @@ export class World {
   crm!: CrmState;
   usage!: UsageState;
   artifacts!: ArtifactRegistryState;
+  run!: RunState;
+  secrets!: SecretManagerState;
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   constructor(readonly options: WorldOptions) {
@@ -106,5 +110,7 @@ export class World {
     this.crm = new CrmState();
     this.usage = new UsageState();
     this.artifacts = new ArtifactRegistryState();
+    this.run = new RunState();
+    this.secrets = new SecretManagerState();
   }
 }

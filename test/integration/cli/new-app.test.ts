@@ -162,23 +162,40 @@ describe("pilot new app --target cloud-run against the GCP fake", () => {
     const text = readFileSync(hcl(), "utf8");
     expect(text).toContain('image = "europe-west1-docker.pkg.dev/my-project/pilot-default/web"');
     expect(text).toContain('connector = "projects/my-project/locations/europe-west1/connectors/pilot-default-0d9e8f7a"');
-    // Not public unless asked.
+    // Runs as the stack's apps account; released by Pilot (Waypoint's null releaser); not public unless asked, as state records.
+    expect(text).toContain('      service_account_name = "pilot-default-0d9e8f7a-run@my-project.iam.gserviceaccount.com"\n');
+    expect(text).toContain('  release {\n    use "null" {}\n  }\n');
+    expect(text).not.toContain("unauthenticated");
     expect(r.json.public).toBe(false);
-    expect(text).toContain("      unauthenticated = false\n");
+    expect(new StateStore(h.home, "default").load()!.apps!["shop/web"]!.public).toBe(false);
     const api = await h.cli.run(["new", "app", "--dir", join(h.home, "src"), "--project", "shop", "--app", "api", "--port", "8080"], env);
     expect(api.code).toBe(0);
     expect(fake.control.inventory().filter((i) => i.api === "artifactregistry").map((i) => i.name)).toEqual(["pilot-default"]);
   });
 
-  it("--public asks for a public service; state records no such field", async () => {
+  it("--public: state records it (`pilot up` acts on it), the file says so in a comment only", async () => {
     fake.control.reset();
     fake.control.enableApi("artifactregistry.googleapis.com");
     writeStack(h.home, "default", stackState("gcp"));
     const r = await newApp("default", ["--project", "shop", "--app", "web", "--port", "8080", "--public", "--json"], { PILOT_GCP_ENDPOINT: fake.url });
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.public).toBe(true);
-    expect(readFileSync(hcl(), "utf8")).toContain("      unauthenticated = true\n");
-    expect(new StateStore(h.home, "default").load()!.apps!["shop/web"]).not.toHaveProperty("public");
+    const text = readFileSync(hcl(), "utf8");
+    expect(text).toContain("This app is public, as\n  # `pilot new app --public` asked: anyone may call it.\n");
+    expect(text).not.toContain("unauthenticated");
+    expect(new StateStore(h.home, "default").load()!.apps!["shop/web"]!.public).toBe(true);
+  });
+
+  it("refuses a stack made before its Cloud Run apps had their own account, and says to run up-server", async () => {
+    fake.control.reset();
+    fake.control.enableApi("artifactregistry.googleapis.com");
+    const { "sa-apps": _apps, ...resources } = stackState("gcp").resources;
+    writeStack(h.home, "default", stackState("gcp", { resources }));
+    const r = await newApp("default", ["--project", "shop", "--app", "web", "--port", "8080"], { PILOT_GCP_ENDPOINT: fake.url });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Stack "default" has no service account for its Cloud Run apps yet.');
+    expect(r.stderr).toContain("pilot up-server --name default");
+    expect(existsSync(hcl())).toBe(false);
   });
 });
 

@@ -62,8 +62,8 @@ describe("pilot up-server --provider gcp (fake)", () => {
       expect(item.labels, collection).toMatchObject({ ...labels, "pilot-key": key });
     }
     expect(items.find((i) => i.api === "sqladmin" && i.collection === "instances")!.labels).toMatchObject({ ...labels, "pilot-key": "db" });
-    for (const [collection, key] of [["networks", "network"], ["subnetworks", "subnet"], ["firewalls", "fw-server"], ["serviceAccounts", "sa-server"]] as const) {
-      const item = items.find((i) => i.collection === collection)!;
+    for (const [collection, key] of [["networks", "network"], ["subnetworks", "subnet"], ["firewalls", "fw-server"], ["serviceAccounts", "sa-server"], ["serviceAccounts", "sa-apps"]] as const) {
+      const item = items.find((i) => i.collection === collection && (collection !== "serviceAccounts" || i.name === ids[key]))!;
       expect(item.description, collection).toContain(`pilot-stack=gcp-create pilot-stack-id=${state.lineage} pilot-key=${key}`);
     }
 
@@ -111,6 +111,12 @@ describe("pilot up-server --provider gcp (fake)", () => {
     const policy = (await crm.projects.getIamPolicy({ resource: PROJECT, requestBody: { options: { requestedPolicyVersion: 3 } } })).data;
     const rolesOfServer = (policy.bindings ?? []).filter((b) => !b.condition && b.members?.includes(`serviceAccount:${ids["sa-server"]}`)).map((b) => b.role);
     expect(rolesOfServer).toContain("roles/artifactregistry.writer");
+    // Cloud Run: deploy, but never set a service's IAM policy (only `pilot up` makes an app public, with the user's credentials).
+    expect(rolesOfServer).toContain("roles/run.developer");
+    expect(rolesOfServer).not.toContain("roles/run.admin");
+    // The apps' account (what a Cloud Run app runs as): no role on the project at all.
+    expect(ids["sa-apps"]).toBe(`pilot-gcp-create-${lineage8}-run@${PROJECT}.iam.gserviceaccount.com`);
+    expect((policy.bindings ?? []).filter((b) => b.members?.includes(`serviceAccount:${ids["sa-apps"]}`))).toEqual([]);
     expect(vm.tags?.items).toEqual([serverTag]);
     expect(vm.status).toBe("RUNNING");
   });
@@ -291,12 +297,12 @@ describe("pilot up-server --provider gcp (fake)", () => {
   });
 
   it("a new project's disabled APIs: one message naming them, exit 1, nothing created; --enable-apis enables them and succeeds", async () => {
-    h.gcp.control.reset(); // as the fake starts: Artifact Registry and Cloud Run are off in a new project
+    h.gcp.control.reset(); // as the fake starts: Artifact Registry, Cloud Run and Secret Manager are off in a new project
     const r = await h.cli.up("gcp-newproj");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^Error: 2 APIs Pilot needs are not enabled in project pilot-test: artifactregistry\.googleapis\.com \(.+\), run\.googleapis\.com \(.+\)\.$/m);
+    expect(r.stderr).toMatch(/^Error: 3 APIs Pilot needs are not enabled in project pilot-test: artifactregistry\.googleapis\.com \(.+\), run\.googleapis\.com \(.+\), secretmanager\.googleapis\.com \(.+\)\.$/m);
     expect(r.stderr).toContain("--enable-apis");
-    expect(r.stderr).toContain("gcloud services enable artifactregistry.googleapis.com run.googleapis.com --project pilot-test");
+    expect(r.stderr).toContain("gcloud services enable artifactregistry.googleapis.com run.googleapis.com secretmanager.googleapis.com --project pilot-test");
     expectShortError(r.stderr);
     expect(existsSync(h.cli.stateFile("gcp-newproj"))).toBe(false);
     expect(names(stackInventory(h.gcp, "gcp-newproj"))).toEqual({});
@@ -306,7 +312,7 @@ describe("pilot up-server --provider gcp (fake)", () => {
     const ok = await h.cli.up("gcp-newproj", ["--enable-apis", "--json"]);
     expect(ok.code, ok.stderr).toBe(0);
     const logs = (ok.json.events as Event[]).filter((e) => e.type === "log").map((e) => e.message);
-    expect(logs).toContain("Enabled artifactregistry.googleapis.com, run.googleapis.com (--enable-apis).");
+    expect(logs).toContain("Enabled artifactregistry.googleapis.com, run.googleapis.com, secretmanager.googleapis.com (--enable-apis).");
     const enable = h.gcp.control.requests({ methodId: "serviceusage.services.batchEnable" });
     expect(enable).toHaveLength(1);
     for (const s of OFF_AT_START) expect(h.gcp.control.world.usage.isEnabled(s), s).toBe(true);

@@ -28,13 +28,13 @@ export const UP_FLAGS = [...WHERE, "--allow-cidr", ALLOWED, "--skip-bootstrap"];
 /** What `pilot teardown --orphans` needs when the stack has no state file. */
 export const ORPHAN_WHERE = ["--provider", "gcp", "--region", REGION, "--project", PROJECT];
 
-/** The two APIs a new project has off (the fake starts with them disabled, as Google does). */
-export const OFF_AT_START = ["artifactregistry.googleapis.com", "run.googleapis.com"];
+/** The three APIs a new project has off (the fake starts with them disabled, as Google does). */
+export const OFF_AT_START = ["artifactregistry.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"];
 
-/** The stack's 13 node keys, each of which must end up "created" with an id. */
+/** The stack's 14 node keys, each of which must end up "created" with an id. */
 export const NODE_KEYS = [
   "network", "subnet", "fw-server", "address-server", "db-range", "db-peering", "db", "db-database", "db-user",
-  "connector", "sa-server", "roles-server", "server",
+  "connector", "sa-server", "roles-server", "sa-apps", "server",
 ];
 
 /**
@@ -56,7 +56,7 @@ export const FULL_STACK: Record<string, number> = {
   "sqladmin.users": 2,
   "servicenetworking.connections": 1,
   "vpcaccess.connectors": 1,
-  "iam.serviceAccounts": 1,
+  "iam.serviceAccounts": 2,
   "iam.projectRoles": 4,
 };
 
@@ -83,7 +83,8 @@ export type StackItem = Pick<InventoryItem, "api" | "collection" | "name"> & Par
 export function stackInventory(gcp: FakeGcp, stack: string): StackItem[] {
   const named = new RegExp(`^pilot-${esc(stack)}-[0-9a-f]{8}(-|$)`);
   const connector = new RegExp(`^pilot-${esc(stack.slice(0, 10))}-[0-9a-f]{8}$`);
-  const account = new RegExp(`^pilot-${esc(stack.slice(0, 15))}-[0-9a-f]{8}@`);
+  // The server's account, and the apps' (which holds no project role).
+  const account = new RegExp(`^(pilot-${esc(stack.slice(0, 15))}-[0-9a-f]{8}|pilot-${esc(stack.slice(0, 10))}-[0-9a-f]{8}-run)@`);
   const out: StackItem[] = gcp.control.inventory().filter((i) => {
     if (i.labels["pilot-stack"] === stack || noteStack(i.description) === stack) return true;
     switch (`${i.api}.${i.collection}`) {
@@ -287,7 +288,7 @@ export function expectOneStack(gcp: FakeGcp, cli: GcpCli, stack: string): StackI
   expect(of("sqladmin.users").map((u) => u.replace(/@.*$/, ""))).toEqual([r["db-user"].id, `${r.db.id}/postgres`].sort());
   expect(items.find((i) => i.collection === "connections")?.id).toBe(`projects/${gcp.projectNumber}/global/networks/${r["db-peering"].id}`);
   expect(items.filter((i) => i.collection === "connectors").map((i) => i.selfLink)).toEqual([r.connector.id]);
-  expect(of("iam.serviceAccounts")).toEqual([r["sa-server"].id]);
+  expect(of("iam.serviceAccounts")).toEqual([r["sa-apps"].id, r["sa-server"].id].sort());
   expect(new Set(of("iam.projectRoles").map((b) => b.split(" ")[1]))).toEqual(new Set([r["roles-server"].id]));
   return items;
 }

@@ -33,7 +33,7 @@ afterAll(() => fake.close());
 
 beforeEach(async () => {
   fake.control.reset();
-  for (const s of ["artifactregistry.googleapis.com", "run.googleapis.com"]) fake.control.enableApi(s);
+  for (const s of ["artifactregistry.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]) fake.control.enableApi(s);
   home = mkdtempSync(join(tmpdir(), "pilot-gcp-provider-"));
   events = [];
   provider = createGcpProvider(

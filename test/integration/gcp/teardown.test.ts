@@ -3,10 +3,14 @@
  * nothing labelled or named for the stack is left (also when Service
  * Networking keeps refusing the connection delete for a while after Cloud
  * SQL is gone), and `--orphans` finds and removes a stack whose state file is
- * lost, with `--dry-run` only listing.
+ * lost, with `--dry-run` only listing. The Cloud Run apps' secrets (`pilot
+ * up` writes them) go too: the stack's lineage's, or with --orphans every
+ * lineage's of that stack name.
  */
 import { existsSync, rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { writeAppSecrets } from "../../../src/providers/gcp/app-secrets.js";
+import { createCloudRunEnv } from "../../../src/providers/gcp/cloud-run-release.js";
 import { expectNothingLeft, expectOneStack, names, NODE_KEYS, ORPHAN_WHERE, stackInventory, useGcpHarness } from "./harness.js";
 
 const h = useGcpHarness("pilot-gcp-td-");
@@ -16,12 +20,23 @@ type Event = { type: string; key?: string; message?: string };
 /** What teardown --orphans reports for each orphan. */
 type OrphanReport = { key: string; type: string; id: string; lineage?: string; dependsOn: string[] };
 
+/** What `pilot up` of a Cloud Run app leaves in Secret Manager: one secret per variable. */
+async function appSecrets(stack: string, stackId: string, app: string, vars: Record<string, string>): Promise<void> {
+  const env = createCloudRunEnv({ PILOT_GCP_ENDPOINT: h.gcp.url }, h.gcp.project, "europe-west1");
+  const reader = `serviceAccount:${h.gcp.projectNumber}-compute@developer.gserviceaccount.com`;
+  await writeAppSecrets(env.secrets, { project: h.gcp.project, stack, stackId, appProject: "shop", app }, vars, reader);
+}
+const secretIds = () => [...h.gcp.control.world.secrets.secrets.values()].map((s) => s.id).sort();
+
 describe("pilot teardown (gcp, fake)", () => {
   it("--yes --skip-final-snapshot deletes every node and leaves nothing of the stack, in the fake or on disk", async () => {
     h.quick();
     expect((await h.cli.up("td-all")).code).toBe(0);
     h.realistic(); // the teardown under test sees every operation RUNNING, then DONE
     expectOneStack(h.gcp, h.cli, "td-all");
+    const lineage = h.cli.state("td-all").lineage;
+    await appSecrets("td-all", lineage, "web", { DATABASE_URL: "postgres://x", API_KEY: "k-123456" });
+    await appSecrets("td-all2", lineage, "web", { API_KEY: "k-654321" }); // another stack's (the name is a prefix of ours and vice versa)
     const r = await h.cli.teardown("td-all", ["--skip-final-snapshot", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ ok: true, command: "teardown", stack: "td-all" });
@@ -37,6 +52,11 @@ describe("pilot teardown (gcp, fake)", () => {
     expect(dbSaid).toMatch(/no final backup/);
     expect(h.gcp.control.requests({ methodId: "sql.instances.delete" }).map((q) => q.query.enableFinalBackup)).toEqual([undefined]);
     expectNothingLeft(h.gcp, "td-all");
+    expect(secretIds()).toEqual(["pilot-td-all2_shop_web_API_KEY"]);
+    expect(r.json.appResources).toEqual([
+      { type: "gcp.secretmanager.secret", id: "pilot-td-all_shop_web_API_KEY" },
+      { type: "gcp.secretmanager.secret", id: "pilot-td-all_shop_web_DATABASE_URL" },
+    ]);
     expect(existsSync(h.cli.stackDir("td-all"))).toBe(false);
     // And the stack is gone for the CLI too.
     const status = await h.cli.run(["status", "--name", "td-all"]);
@@ -59,7 +79,7 @@ describe("pilot teardown (gcp, fake)", () => {
     expect(said).toMatch(/deleted the private services connection/);
     expect(said).not.toMatch(/removed the VPC peering/);
     expect(said).toMatch(/its final backup is kept 30 days/);
-    expect(r.stdout).toMatch(/^Stack "td-refuse" is gone \(13 resources deleted\)\.$/m);
+    expect(r.stdout).toMatch(/^Stack "td-refuse" is gone \(14 resources deleted\)\.$/m);
     expect(r.stdout).toContain("pilot teardown --orphans --name td-refuse --provider gcp --region europe-west1 --project pilot-test");
     // Three delete calls (two refused), no fallback to removing the peering through Compute.
     expect(h.gcp.control.requests({ methodId: "servicenetworking.services.connections.deleteConnection" })).toHaveLength(3);
@@ -77,6 +97,7 @@ describe("pilot teardown --orphans (gcp, fake)", () => {
     expect((await h.cli.up("lost")).code).toBe(0);
     h.realistic();
     const state = h.cli.state("lost");
+    await appSecrets("lost", state.lineage, "web", { API_KEY: "k-123456" });
     const before = names(stackInventory(h.gcp, "lost"));
     rmSync(h.cli.stackDir("lost"), { recursive: true });
 
@@ -100,7 +121,7 @@ describe("pilot teardown --orphans (gcp, fake)", () => {
     expect(names(stackInventory(h.gcp, "lost"))).toEqual(before);
     const human = await h.cli.run(["teardown", "--orphans", "--name", "lost", ...ORPHAN_WHERE, "--dry-run"]);
     expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/not in its state \(11\)/);
+    expect(human.stdout).toMatch(/not in its state \(12\)/);
     for (const o of orphans) expect(human.stdout).toContain(o.id);
     expect(human.stdout).toMatch(/Dry run: nothing was changed/);
     expect(existsSync(h.cli.stackDir("lost"))).toBe(false);
@@ -111,6 +132,7 @@ describe("pilot teardown --orphans (gcp, fake)", () => {
     expect(gone.json.ok).toBe(true);
     expect([...gone.json.deleted].sort()).toEqual(orphans.map((o) => o.key).sort());
     expectNothingLeft(h.gcp, "lost");
+    expect(secretIds()).toEqual([]);
     expect(existsSync(h.cli.stackDir("lost"))).toBe(false);
 
     // Nothing is left to find.
@@ -123,8 +145,9 @@ describe("pilot teardown --orphans (gcp, fake)", () => {
     // Lineage 1, then its state is lost and the stack is made again (lineage 2).
     h.quick();
     expect((await h.cli.up("twice")).code).toBe(0);
-    const first = names(stackInventory(h.gcp, "twice"));
     const firstLineage = h.cli.state("twice").lineage;
+    await appSecrets("twice", firstLineage, "web", { API_KEY: "k-123456" });
+    const first = names(stackInventory(h.gcp, "twice"));
     rmSync(h.cli.stackDir("twice"), { recursive: true });
     expect((await h.cli.up("twice")).code).toBe(0);
 
@@ -141,11 +164,12 @@ describe("pilot teardown --orphans (gcp, fake)", () => {
     const r = await h.cli.run(["teardown", "--orphans", "--name", "twice", "--yes", "--skip-final-snapshot", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const orphans = r.json.orphans as OrphanReport[];
-    expect(orphans).toHaveLength(11);
+    expect(orphans).toHaveLength(12);
     expect(orphans.filter((o) => o.lineage !== undefined).every((o) => o.lineage === firstLineage), JSON.stringify(orphans)).toBe(true);
     expect(orphans.every((o) => o.lineage !== lineage)).toBe(true);
     expect(r.json.deleted).toHaveLength(NODE_KEYS.length + orphans.length);
     expectNothingLeft(h.gcp, "twice");
+    expect(secretIds()).toEqual([]);
     expect(existsSync(h.cli.stackDir("twice"))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { stackState, writeStack } from "../../support/app-stacks.js";
 import { runCli } from "../../support/run-cli.js";
 import { tempHome } from "../../support/temp-home.js";
 
@@ -51,5 +52,15 @@ describe("app commands refuse bad input before doing anything", () => {
     const r = await runCli(["up", "shop/web"], { PILOT_HOME: t.home });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Stack "default" does not exist/);
+  });
+});
+
+describe("pilot destroy of a Cloud Run app", () => {
+  it("--dry-run names its secrets in Secret Manager among what it would remove, and touches nothing", async () => {
+    const app = { project: "shop", app: "web", target: "cloud-run" as const, builder: "docker" as const, port: 8080, withDb: true, dir: "/x", createdAt: "now", public: false };
+    writeStack(t.home, "default", stackState("gcp", { apps: { "shop/web": app } }));
+    const r = await runCli(["destroy", "shop/web", "--dry-run", "--json"], { PILOT_HOME: t.home, PILOT_GCP_ENDPOINT: "http://127.0.0.1:9" });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.wouldRemove).toEqual(["shop/web's deployments and releases", "its secrets in Secret Manager (pilot-default_shop_web_*)"]);
   });
 });

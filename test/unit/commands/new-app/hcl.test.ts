@@ -74,7 +74,7 @@ describe("waypoint.hcl per target", () => {
     });
   });
 
-  it("cloud-run: pack build pushed to the stack's Artifact Registry, Cloud Run not public with the VPC connector, and a release", async () => {
+  it("cloud-run: pack build pushed to the stack's Artifact Registry, Cloud Run as the stack's apps account with the VPC connector, released by Pilot (null releaser)", async () => {
     const app = one((await parsed(golden("cloud-run"))).app.web);
     expect(Object.keys(app).sort()).toEqual(["build", "deploy", "release"]);
     const build = one(app.build);
@@ -84,26 +84,31 @@ describe("waypoint.hcl per target", () => {
       project: "my-project",
       location: "europe-west1",
       port: 8080,
-      // The plugin's default is public; Pilot asks for it only with --public.
-      unauthenticated: false,
+      // Not the project's default compute account: the stack's own, which holds no project role.
+      service_account_name: "pilot-default-0d9e8f7a-run@my-project.iam.gserviceaccount.com",
+      // No `unauthenticated`: Waypoint 0.11.4 never acts on it, and who may call the app is Pilot's to set.
       vpc_access: [{ connector: "projects/my-project/locations/europe-west1/connectors/pilot-default-0d9e8f7a", egress: "private-ranges-only" }],
     });
-    expect(one(app.release)).toEqual({ use: { "google-cloud-run": [{}] } });
+    // Waypoint's google-cloud-run releaser would make the service public on every release: the null one does nothing.
+    expect(one(app.release)).toEqual({ use: { null: [{}] } });
+    expect(golden("cloud-run")).not.toMatch(/google-cloud-run" \{\}|unauthenticated/);
   });
 
-  it("cloud-run --public: unauthenticated = true, said so in a comment; nothing else changes", async () => {
+  it("cloud-run --public: only the comment above the release says so (state records it, `pilot up` acts on it)", async () => {
     const text = renderAppHcl({ ...GOLDEN_INPUTS["cloud-run"], public: true });
-    const run = one(one(one((await parsed(text)).app.web).deploy).use["google-cloud-run"]);
-    expect(run.unauthenticated).toBe(true);
-    expect(text).toContain("      # Public, as `pilot new app --public` asked: anyone may call it (allUsers as invoker).\n      unauthenticated = true\n");
+    expect(one(one((await parsed(text)).app.web).release)).toEqual({ use: { null: [{}] } });
     const golden_ = golden("cloud-run").split("\n");
     const lines = text.split("\n");
     expect(lines.filter((l) => !golden_.includes(l))).toEqual([
-      "      # Public, as `pilot new app --public` asked: anyone may call it (allUsers as invoker).",
-      "      unauthenticated = true",
+      "  # traffic to the new revision and sets who may call it. This app is public, as",
+      "  # `pilot new app --public` asked: anyone may call it.",
     ]);
-    // The other targets have no such field, whatever the input says.
-    for (const target of ["docker", "ecs"] as const) expect(renderAppHcl({ ...GOLDEN_INPUTS[target], public: true })).not.toContain("unauthenticated");
+    expect(golden_.filter((l) => !lines.includes(l))).toEqual([
+      "  # traffic to the new revision and sets who may call it. This app is private: only callers",
+      "  # granted roles/run.invoker may (`pilot new app --public --force` opens it).",
+    ]);
+    // The other targets have no such field or comment, whatever the input says.
+    for (const target of ["docker", "ecs"] as const) expect(renderAppHcl({ ...GOLDEN_INPUTS[target], public: true })).toBe(golden(target));
   });
 
   it("--with-db: no DATABASE_URL value and no secret in the file, only a comment saying where it comes from", () => {

@@ -31,6 +31,7 @@ export const GOLDEN_INPUTS: Record<"docker" | "ecs" | "cloud-run", AppHclInput> 
       region: "europe-west1",
       image: "europe-west1-docker.pkg.dev/my-project/pilot-default/web",
       connector: "projects/my-project/locations/europe-west1/connectors/pilot-default-0d9e8f7a",
+      serviceAccount: "pilot-default-0d9e8f7a-run@my-project.iam.gserviceaccount.com",
     },
   },
 };

@@ -64,14 +64,14 @@ describe("project roles", () => {
       etag: "BwX",
       bindings: [
         { role: "roles/owner", members: ["user:owner@example.com"] },
-        { role: "roles/run.admin", members: ["user:dev@example.com"] },
-        { role: "roles/run.admin", members: ["serviceAccount:sa@p.iam.gserviceaccount.com"], condition: { title: "t", expression: "true" } },
+        { role: "roles/run.developer", members: ["user:dev@example.com"] },
+        { role: "roles/run.developer", members: ["serviceAccount:sa@p.iam.gserviceaccount.com"], condition: { title: "t", expression: "true" } },
       ],
     };
     const member = "serviceAccount:sa@p.iam.gserviceaccount.com";
     const granted = withRoles(policy, member, SERVER_ROLES);
     for (const role of SERVER_ROLES) expect(granted.bindings!.some((b) => !b.condition && b.role === role && b.members!.includes(member)), role).toBe(true);
-    expect(granted.bindings!.find((b) => b.role === "roles/run.admin" && !b.condition)!.members).toEqual(["user:dev@example.com", member]);
+    expect(granted.bindings!.find((b) => b.role === "roles/run.developer" && !b.condition)!.members).toEqual(["user:dev@example.com", member]);
     expect(granted.etag).toBe("BwX");
     const revoked = withRoles(granted, member, []);
     expect(revoked.bindings).toEqual(policy.bindings); // the conditional binding is not Pilot's to touch
@@ -96,5 +96,11 @@ describe("the runner's registry credentials", () => {
     expect(artifactImage("p", "europe-west1", "pilot-s", "web").split("/")[0]).toBe(auth!.hosts[0]);
     // And the server's account may push there.
     expect(SERVER_ROLES).toContain("roles/artifactregistry.writer");
+  });
+
+  it("the server's account deploys to Cloud Run but can never make a service public (no run.services.setIamPolicy)", () => {
+    expect(SERVER_ROLES).toContain("roles/run.developer");
+    expect(SERVER_ROLES).not.toContain("roles/run.admin");
+    expect(SERVER_ROLES.filter((r) => r.startsWith("roles/run."))).toEqual(["roles/run.developer"]);
   });
 });
