@@ -11,8 +11,13 @@ import { expectOk, type ServerSession } from "./server-session.js";
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** An environment variable's name as Pilot takes it: letters, digits, underscores, no leading digit. */
+export function isConfigKey(key: string): boolean {
+  return KEY.test(key);
+}
+
 export function checkConfigKey(key: string): string {
-  if (!KEY.test(key)) throw new UsageError(`"${key}" is not a variable name.`, "Use letters, digits and underscores, not starting with a digit (e.g. API_URL).");
+  if (!isConfigKey(key)) throw new UsageError(`"${key}" is not a variable name.`, "Use letters, digits and underscores, not starting with a digit (e.g. API_URL).");
   return key;
 }
 

@@ -1,12 +1,21 @@
 /**
  * A very small HCL writer: blocks, attributes (strings, numbers, booleans,
- * lists of strings, string maps) and comments, laid out as `waypoint fmt`
- * would (two-space indent, `=` aligned within a run of attributes). Values are
- * always escaped here, so a name taken from a flag or from state can never
- * break out of its string or start an HCL template.
+ * lists of strings, string maps, and a few expressions Pilot itself spells)
+ * and comments, laid out as `waypoint fmt` would (two-space indent, `=`
+ * aligned within a run of attributes). Values are always escaped here, so a
+ * name taken from a flag or from state can never break out of its string or
+ * start an HCL template.
  */
 
-export type HclValue = string | number | boolean | string[] | { map: Record<string, string> };
+/**
+ * An expression written as it is (`map(string)`, `var.pilot_secrets_web`): only
+ * for text Pilot composes from constants and checked names, never a user's value.
+ */
+export interface HclExpression {
+  expr: string;
+}
+
+export type HclValue = string | number | boolean | string[] | { map: Record<string, string> } | HclExpression;
 
 export type HclItem =
   | { kind: "attr"; name: string; value: HclValue }
@@ -18,6 +27,12 @@ export const attr = (name: string, value: HclValue): HclItem => ({ kind: "attr",
 export const block = (type: string, labels: string[], body: HclItem[]): HclItem => ({ kind: "block", type, labels, body });
 export const comment = (text: string): HclItem => ({ kind: "comment", text });
 export const blank: HclItem = { kind: "blank" };
+
+/** A reference or type expression; refuses anything but identifiers, dots and one level of parentheses. */
+export function expr(text: string): HclExpression {
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*(\([A-Za-z_][A-Za-z0-9_]*\))?$/.test(text)) throw new Error(`not a plain HCL expression: ${text}`); // a programming error
+  return { expr: text };
+}
 
 /** A quoted HCL string: JSON's escapes are HCL's, plus `${` and `%{`, which HCL would read as templates. */
 export function hclString(s: string): string {
@@ -34,6 +49,7 @@ function renderValue(v: HclValue, indent: string): string {
   if (typeof v === "string") return hclString(v);
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) return `[${v.map(hclString).join(", ")}]`;
+  if ("expr" in v) return v.expr;
   const keys = Object.keys(v.map);
   if (keys.length === 0) return "{}";
   const w = Math.max(...keys.map((k) => hclKey(k).length));
@@ -42,7 +58,7 @@ function renderValue(v: HclValue, indent: string): string {
 }
 
 function isMultiLine(item: HclItem): boolean {
-  return item.kind === "attr" && typeof item.value === "object" && !Array.isArray(item.value) && Object.keys(item.value.map).length > 0;
+  return item.kind === "attr" && typeof item.value === "object" && "map" in item.value && Object.keys(item.value.map).length > 0;
 }
 
 function renderItems(items: HclItem[], indent: string): string[] {

@@ -6,10 +6,10 @@
  * builtin/null);
  * the e2e tier checks each generated file with the real Waypoint binary.
  */
-import { appExecutionRoleName, appLogGroupName, appParameterPath, ecsClusterName } from "../providers/aws/app-names.js";
+import { appExecutionRoleName, appLogGroupName, appParameterPath, appSecretsVariable, ecsClusterName } from "../providers/aws/app-names.js";
 import { DATABASE_VARIABLE_NAMES } from "../providers/database-url.js";
 import type { ProviderName } from "../state/schema.js";
-import { attr, blank, block, comment, renderHcl, type HclItem } from "./hcl-writer.js";
+import { attr, blank, block, comment, expr, renderHcl, type HclItem } from "./hcl-writer.js";
 import type { AppBuilder } from "./names.js";
 
 /** The docker platform: a container beside the Waypoint server, on the server's Docker engine. */
@@ -94,7 +94,36 @@ export function appHclItems(input: AppHclInput): HclItem[] {
     comment("Jobs run remotely, on the Pilot server's runner; the git data source they check\nthe code out from is the project's, set on the server by `pilot new project`."),
     block("runner", [], [attr("enabled", true)]),
     blank,
+    ...(input.deploy.target === "ecs" ? [...ecsSecretsVariable(input, key), blank] : []),
     block("app", [input.app], appBody(input, key)),
+  ];
+}
+
+/**
+ * An ECS app's environment: an input variable mapping each variable name to an SSM
+ * parameter in the app's folder, which the deploy block hands to the plugin's `secrets`.
+ * A literal map would be fixed when this file is written; `pilot up` instead passes the
+ * folder's parameters as they are then (`waypoint up -var`), so `pilot env set` reaches
+ * the app without a new file. The default (the database's parameters with --with-db)
+ * is what a deploy that Pilot did not start gets.
+ */
+function ecsSecretsVariable(input: AppHclInput, key: string): HclItem[] {
+  const path = appParameterPath(input.stack, input.project, input.app);
+  const names = input.withDb ? DATABASE_VARIABLE_NAMES : [];
+  return [
+    comment(
+      `The app's environment from SSM Parameter Store (variable name => parameter name), for\n` +
+        `the aws-ecs plugin's \`secrets\` below. \`pilot up ${key}\` passes every parameter under\n` +
+        (input.withDb
+          ? `${path} as this variable: the database's, which it writes itself, and\n` +
+            `those \`pilot env set ${key}\` wrote. The default is for a deploy Pilot did not start.`
+          : `${path} as this variable: those \`pilot env set ${key}\` wrote.\n` +
+            `The default is for a deploy Pilot did not start.`),
+    ),
+    block("variable", [appSecretsVariable(input.app)], [
+      attr("type", expr("map(string)")),
+      attr("default", { map: Object.fromEntries(names.map((name) => [name, `${path}${name}`])) }),
+    ]),
   ];
 }
 
@@ -105,8 +134,8 @@ function appBody(input: AppHclInput, key: string): HclItem[] {
       comment(
         `DATABASE_URL is not in this file, on purpose: \`pilot up ${key}\` writes it (and libpq's\n` +
           `PG* variables) to SSM Parameter Store as SecureString parameters, and ECS hands them\n` +
-          `to the app when its task starts (\`secrets\` below names them, with no value), so no\n` +
-          `password is ever committed with the code.`,
+          `to the app when its task starts (the variable above names them, with no value), so\n` +
+          `no password is ever committed with the code.`,
       ),
     );
   } else if (input.withDb && input.deploy.target === "cloud-run") {
@@ -148,18 +177,18 @@ function buildBody(input: AppHclInput): HclItem[] {
 }
 
 /**
- * The app's database variables as ECS secrets: each names an SSM parameter (`pilot up`
- * writes them; the task's execution role may read that folder only). A name, not an
- * ARN: ECS takes a parameter's name when it is in the task's own region, which it is.
+ * The plugin's `secrets`: the app's variable of SSM parameter names (`pilot up` writes
+ * the database's, `pilot env set` the others; the task's execution role may read that
+ * folder only). Names, not ARNs: ECS takes a parameter's name when it is in the task's
+ * own region, which it is, and a name needs no account id.
  */
 function ecsSecrets(input: AppHclInput): HclItem[] {
-  const path = appParameterPath(input.stack, input.project, input.app);
   return [
     comment(
-      "The stack's database, read by ECS from SSM Parameter Store when the task starts, with\n" +
-        "the execution role `pilot new app --with-db` made; `pilot up` writes the values.",
+      "The app's environment, read by ECS from SSM Parameter Store when the task starts, with\n" +
+        "the execution role `pilot new app` made (it may read the app's own folder only).",
     ),
-    attr("secrets", { map: Object.fromEntries(DATABASE_VARIABLE_NAMES.map((name) => [name, `${path}${name}`])) }),
+    attr("secrets", expr(`var.${appSecretsVariable(input.app)}`)),
   ];
 }
 
@@ -187,7 +216,7 @@ function deployUse(input: AppHclInput): HclItem {
       attr("cpu", ECS_CPU),
       attr("memory", ECS_MEMORY_MIB),
       attr("service_port", input.port),
-      ...(input.withDb ? ecsSecrets(input) : []),
+      ...ecsSecrets(input),
       comment(
         "The stack's public subnets, with a public address so the task pulls its image from ECR\n" +
           "without a NAT gateway. Its groups admit the load balancer on any port (sg-apps) and\n" +

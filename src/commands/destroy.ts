@@ -4,8 +4,9 @@
  * leaves behind for an app beside the server (its image, scratch volume and
  * any container) or, for ECS, its database variables in SSM Parameter Store,
  * for Cloud Run, its variables in Secret Manager, and with --repository the
- * app's own ECR repository. The app's waypoint.hcl
- * and its configuration on the server stay: `pilot up` brings it all back.
+ * app's own ECR repository. The app's waypoint.hcl and its environment (the
+ * server's configuration, or for ECS the parameters `pilot env set` wrote)
+ * stay: `pilot up` brings it all back.
  */
 import { defineCommand } from "citty";
 import { PilotError } from "../errors.js";
@@ -13,6 +14,7 @@ import { runWatchedJob, watchTiming } from "../apps/job-watch.js";
 import { appRecord, parseAppRef } from "../apps/app-ref.js";
 import { appParameterPath } from "../providers/aws/app-names.js";
 import { appSecretPrefix } from "../providers/gcp/cloud-run-spec.js";
+import { DATABASE_VARIABLE_NAMES } from "../providers/database-url.js";
 import { buildContext, requireConsent } from "./context.js";
 import { loadStack } from "./load-stack.js";
 import { changeArgs, commonArgs } from "./shared-args.js";
@@ -38,13 +40,14 @@ export default defineCommand({
             hint: record?.repository ? "Cloud Run apps share the stack's Artifact Registry repository; `pilot teardown` removes it." : undefined,
           });
         }
-        // An ECS app's database variables in SSM (`pilot up` writes them again on the next deploy).
+        // An ECS app's database variables in SSM (`pilot up` writes them again on the next deploy);
+        // what `pilot env set` wrote stays, as the server's configuration does for other apps.
         const parameters = record?.target === "ecs";
         // A Cloud Run app's variables in Secret Manager (`pilot up` writes them again).
         const secrets = record?.target === "cloud-run";
         const what = [
           `${ref.key}'s deployments and releases`,
-          ...(parameters ? [`its SSM parameters under ${appParameterPath(ctx.stack, ref.project, ref.app)}`] : []),
+          ...(parameters ? [`its database's SSM parameters under ${appParameterPath(ctx.stack, ref.project, ref.app)}`] : []),
           ...(secrets ? [`its secrets in Secret Manager (${appSecretPrefix(ctx.stack, ref.project, ref.app)}*)`] : []),
           ...(args.repository ? [`its ECR repository ${record!.repository!.id} with every image`] : []),
         ];
@@ -84,8 +87,8 @@ export default defineCommand({
           const region = String(state.settings.region);
           const ssm = createSsmClient(region);
           try {
-            const deleted = await deleteAppParameters(ssm, { region, stack: ctx.stack, project: ref.project, app: ref.app });
-            if (deleted.length > 0) removed.push(`${deleted.length} SSM parameters`);
+            const deleted = await deleteAppParameters(ssm, { region, stack: ctx.stack, project: ref.project, app: ref.app }, DATABASE_VARIABLE_NAMES);
+            if (deleted.length > 0) removed.push(`${deleted.length} database SSM parameters`);
           } finally {
             ssm.destroy();
           }

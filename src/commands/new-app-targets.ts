@@ -135,9 +135,10 @@ export async function ensureRepository(ctx: CommandContext, state: StackState, p
 }
 
 /**
- * An ECS app with the stack's database: its task execution role, made (or adopted)
- * here so it may read the app's SSM parameters; the aws-ecs plugin then uses it as
- * it is. Other apps get the role the plugin makes on first deploy.
+ * An ECS app's task execution role, made (or adopted) here so it may read the app's
+ * SSM parameters; the aws-ecs plugin then uses it as it is. Every ECS app gets one,
+ * database or not: `pilot env set` may give any of them parameters later, and a role
+ * the plugin made would read none.
  */
 export async function ensureExecutionRole(
   ctx: CommandContext,
@@ -145,9 +146,8 @@ export async function ensureExecutionRole(
   plan: TargetPlan,
   project: string,
   app: string,
-  withDb: boolean,
 ): Promise<{ name: string; created: boolean } | undefined> {
-  if (plan.deploy.target !== "ecs" || !withDb) return undefined;
+  if (plan.deploy.target !== "ecs") return undefined;
   const { createIamClient, ensureAppExecutionRole } = await import("../providers/aws/app-execution-role.js");
   const region = plan.deploy.region;
   const iam = createIamClient(region);

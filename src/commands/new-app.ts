@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../atomic-write.js";
 import { PilotError, UsageError } from "../errors.js";
 import { appKey, checkAppName, checkBuilder, checkPort, checkTarget, defaultTarget, TARGETS_BY_PROVIDER, type AppTarget } from "../apps/names.js";
 import { renderAppHcl } from "../apps/hcl.js";
+import { appSecretsVariable } from "../providers/aws/app-names.js";
 import type { AppState } from "../state/schema.js";
 import { buildContext, type CommandContext } from "./context.js";
 import { loadStack } from "./load-stack.js";
@@ -151,7 +152,7 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
     // Asked again under the lock and after the questions: the file may have appeared meanwhile.
     refuseOverwrite(file, force);
     // The role first: a refused one then leaves nothing behind, and teardown finds a role by its name, state or not.
-    const executionRole = await ensureExecutionRole(ctx, state, plan, answers.project, answers.app, answers.withDb);
+    const executionRole = await ensureExecutionRole(ctx, state, plan, answers.project, answers.app);
     const { repository, created } = await ensureRepository(ctx, state, plan, answers.project, answers.app);
     const text = renderAppHcl({ stack: ctx.stack, provider: state.provider, serverAddress: plan.serverAddress, ...answers, deploy: plan.deploy });
     // Recorded first: a repository just made is in state even if the write below fails, so teardown finds it.
@@ -162,6 +163,8 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
       ...(answers.target === "cloud-run" ? { public: isPublic === true } : {}),
       dir,
       ...(repository ? { repository } : {}),
+      // The file declares it, so `pilot up` may set it (an undeclared -var fails the job).
+      ...(answers.target === "ecs" ? { secretsVariable: appSecretsVariable(answers.app) } : {}),
       createdAt: state.apps?.[key]?.createdAt ?? new Date().toISOString(),
     };
     await ctx.store.update((s) => {
@@ -188,7 +191,7 @@ async function writeApp(ctx: CommandContext, provider: Parameters<typeof planTar
       [
         `Wrote ${file} for ${key} (target ${answers.target}, builder ${answers.builder}, port ${answers.port}).`,
         ...(repository ? [`Images go to ${repository.image} (${created ? "repository created" : "existing repository of this stack adopted"}).`] : []),
-        ...(executionRole ? [`ECS task execution role ${executionRole.name} ${executionRole.created ? "created" : "of this stack updated"}: it may read the app's SSM parameters.`] : []),
+        ...(executionRole ? [`ECS task execution role ${executionRole.name} ${executionRole.created ? "created" : "of this stack updated"}: it may read the app's SSM parameters (\`pilot env set ${key}\` writes them).`] : []),
         ...(answers.withDb
           ? [
               answers.target === "ecs"

@@ -2,7 +2,8 @@
  * `pilot up PROJECT/APP`: build, deploy and release the app as a remote job
  * on the Pilot server's runner (`waypoint up -local=false`), its output
  * streamed phase by phase, ending with the app's URL. A failed job ends with
- * the phase that failed and the last lines of its log, exit 1.
+ * the phase that failed and the last lines of its log, exit 1. An ECS app gets
+ * its environment as SSM parameter names in its secrets variable (`-var`).
  *
  * A Cloud Run app is then released by Pilot itself, from this machine with
  * the user's credentials (src/apps/cloud-run-up.ts): its variables to Secret
@@ -39,6 +40,8 @@ export default defineCommand({
       try {
         const record = appRecord(state, ref);
         const emit = ctx.ui.emit.bind(ctx.ui);
+        /** Database parameters written just now: listed below even if SSM's listing does not show them yet. */
+        let written: string[] = [];
         if (record?.withDb) {
           // Every time: a rotated password or a rebuilt database reaches the app on its next deploy.
           const db = provider.databaseInfo(state);
@@ -50,13 +53,14 @@ export default defineCommand({
           ctx.ui.addSecrets([vars.DATABASE_URL, encodeURIComponent(password)]);
           if (record.target === "ecs") {
             // An ECS task reaches neither the server nor its CA, so Waypoint's config never gets to it:
-            // ECS reads these parameters itself (the app's waypoint.hcl names them in `secrets`).
+            // ECS reads these parameters itself (named in the job's secrets variable below, or in the
+            // fixed `secrets` map of a waypoint.hcl written before there was one).
             const { createSsmClient, putAppParameters } = await import("../providers/aws/app-parameters.js");
             const region = String(state.settings.region);
             const ssm = createSsmClient(region);
             try {
               emit({ type: "start", key: "up:parameters", action: "update" });
-              const written = await putAppParameters(ssm, { region, stack: ctx.stack, stackId: state.lineage, project: ref.project, app: ref.app, values: vars });
+              written = await putAppParameters(ssm, { region, stack: ctx.stack, stackId: state.lineage, project: ref.project, app: ref.app, values: vars });
               emit({ type: "progress", key: "up:parameters", message: `${written.length} SecureString parameters under ${appParameterPath(ctx.stack, ref.project, ref.app)}` });
               emit({ type: "done", key: "up:parameters", action: "update" });
             } finally {
@@ -68,6 +72,8 @@ export default defineCommand({
           emit({ type: "done", key: "up:config", action: "update" });
         }
 
+        const secrets = record?.target === "ecs" && record.secretsVariable ? await ecsSecrets(ctx, String(state.settings.region), ref, record.secretsVariable, written) : undefined;
+
         const { JobReader, urlFromJob } = await import("../apps/job.js");
         const reader = new JobReader({
           phaseStart: (phase) => emit({ type: "start", key: `up:${phase}`, action: "update" }),
@@ -75,7 +81,7 @@ export default defineCommand({
           line: (text) => text.trim() && emit({ type: "log", level: "info", message: `  ${text}` }),
         });
         const started = Date.now();
-        const r = await runWatchedJob(session, ["up", `-project=${ref.project}`, `-app=${ref.app}`, "-local=false", "-plain"], { project: ref.project, app: ref.app, operation: "up" }, {
+        const r = await runWatchedJob(session, waypointUpArgs(ref, secrets?.flag), { project: ref.project, app: ref.app, operation: "up" }, {
           onOutput: (chunk) => reader.feed(chunk),
           warn: (message) => emit({ type: "log", level: "warn", message }),
           timing,
@@ -86,7 +92,7 @@ export default defineCommand({
           const phase = reader.phase ?? "start";
           emit({ type: "failed", key: `up:${phase}`, error: `exit ${r.code}` });
           const tail = reader.tail().join("\n") || `waypoint up exited ${r.code}`;
-          const advice = cloudRun ? await cloudRun.afterFailure(phase, reader.lines) : undefined;
+          const advice = cloudRun ? await cloudRun.afterFailure(phase, reader.lines) : record && undeclaredVariableHint(reader.lines, record);
           throw new PilotError(`pilot up ${ref.key} failed in the ${phase} phase.`, { hint: [tail, advice].filter(Boolean).join("\n") });
         }
 
@@ -103,7 +109,7 @@ export default defineCommand({
           if (record) url = (await docker.appUrl(session, ref.key, record.port)) ?? url;
         }
         const seconds = Math.round((Date.now() - started) / 100) / 10;
-        ctx.ui.result({ ok: true, app: ref.key, url: url ?? null, phases, seconds, prunedContainers: pruned, ...(release ? { release } : {}) }, [
+        ctx.ui.result({ ok: true, app: ref.key, url: url ?? null, phases, seconds, prunedContainers: pruned, ...(release ? { release } : {}), ...(secrets ? { secrets: Object.keys(secrets.map) } : {}) }, [
           `${ref.key} is deployed (${phases.map((p) => `${p.phase} ${p.seconds}s`).join(", ")}; ${seconds}s in all).`,
           ...(release ? releaseLines(release) : []),
           url ? `URL: ${url}` : "The deployment gave no URL (see `pilot apps`).",
@@ -174,4 +180,43 @@ function releaseLines(r: CloudRunRelease): string[] {
     ...(vars.length ? [`Variables in Secret Manager: ${vars.join(", ")}.`] : []),
     ...(v.skipped.length ? [`Not passed to Cloud Run, which sets them itself: ${v.skipped.join(", ")}.`] : []),
   ];
+}
+
+/** The job: remote, plain output, and the app's secrets variable when it has one (ECS). */
+export function waypointUpArgs(ref: AppRef, varFlag?: string): string[] {
+  return ["up", `-project=${ref.project}`, `-app=${ref.app}`, "-local=false", "-plain", ...(varFlag ? [varFlag] : [])];
+}
+
+/** An ECS app's secrets variable, from its SSM folder (src/apps/ecs-secrets.ts appSecrets). */
+async function ecsSecrets(ctx: CommandContext, region: string, ref: AppRef, variable: string, written: string[]): Promise<{ map: Record<string, string>; flag: string }> {
+  const { createSsmClient } = await import("../providers/aws/app-parameters.js");
+  const { appSecrets } = await import("../apps/ecs-secrets.js");
+  const folder = appParameterPath(ctx.stack, ref.project, ref.app);
+  const ssm = createSsmClient(region);
+  try {
+    ctx.ui.emit({ type: "start", key: "up:secrets", action: "update" });
+    const { secrets, flag } = await appSecrets(ssm, { region, stack: ctx.stack, project: ref.project, app: ref.app, variable, written });
+    const names = Object.keys(secrets);
+    ctx.ui.emit({ type: "progress", key: "up:secrets", message: names.length ? `${names.join(", ")} from ${folder}` : `none under ${folder}` });
+    ctx.ui.emit({ type: "done", key: "up:secrets", action: "update" });
+    return { map: secrets, flag };
+  } finally {
+    ssm.destroy();
+  }
+}
+
+/**
+ * The job refused the secrets variable because the waypoint.hcl it read does not declare
+ * it: the file `pilot new app` wrote (with --force, over one from before) is not what the
+ * runner checked out. Said plainly, with where the file is.
+ */
+export function undeclaredVariableHint(lines: string[], record: AppState): string | undefined {
+  const v = record.secretsVariable;
+  // Waypoint wraps its messages at 80 columns, even with -plain.
+  const text = lines.join(" ").replace(/\s+/g, " ");
+  if (!v || !text.includes("Undefined variable") || !text.includes(`"${v}"`)) return undefined;
+  return (
+    `The waypoint.hcl the runner read does not declare the variable "${v}" that \`pilot new app\` wrote into ${record.dir}/waypoint.hcl: ` +
+    "commit and push that file (or, for a project whose file is kept on the server, give it to `pilot new project --waypoint-hcl`), then run `pilot up` again."
+  );
 }

@@ -12,6 +12,9 @@ export const migrations: Record<number, Migration> = {
   // 1 → 2: `apps` and `projects` appear. A version 1 file has none; empty records say so explicitly,
   // and the version bump makes an older Pilot refuse the file instead of calling it damaged.
   1: (state) => ({ ...state, apps: {}, projects: {} }),
+  // 2 → 3: apps may record `secretsVariable`. A version 2 app has none, which is right: its ECS
+  // waypoint.hcl has a fixed `secrets` map, and the bump makes an older Pilot refuse the file.
+  2: (state) => state,
 };
 
 /** Upgrades an older state document step by step to STATE_VERSION. */

@@ -3,8 +3,12 @@
  * written (`npm run schema`) and against which every load is validated.
  */
 
-/** 2: adds `apps` (what `pilot new app` generated) and `projects` (`pilot new project`); migrations.ts upgrades a version 1 file. */
-export const STATE_VERSION = 2;
+/**
+ * 2: adds `apps` (what `pilot new app` generated) and `projects` (`pilot new project`).
+ * 3: an app may record `secretsVariable` (its waypoint.hcl declares the variable `pilot up` sets).
+ * migrations.ts upgrades older files.
+ */
+export const STATE_VERSION = 3;
 
 export type ProviderName = "aws" | "gcp" | "local";
 
@@ -73,6 +77,13 @@ export interface AppState {
   /** Absolute path of the folder waypoint.hcl was written to. */
   dir: string;
   repository?: AppRepositoryState;
+  /**
+   * ECS: the input variable the app's waypoint.hcl declares for the plugin's `secrets`,
+   * which `pilot up` sets to the app's SSM parameters. Absent: a file written before
+   * (state version 2) with a fixed `secrets` map, to which Waypoint would refuse an
+   * undeclared `-var` ("Undefined variable"), so `pilot up` passes none.
+   */
+  secretsVariable?: string;
   createdAt: string;
 }
 
@@ -183,6 +194,7 @@ export const stateSchema = {
               region: { type: "string", minLength: 1 },
             },
           },
+          secretsVariable: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_-]*$" },
           createdAt: { type: "string" },
         },
       },

@@ -40,6 +40,17 @@ export function appParameterPath(stack: string, project: string, app: string): s
   return `${stackParameterPath(stack)}${project}/${app}/`;
 }
 
+/**
+ * The input variable an ECS app's waypoint.hcl declares for the plugin's `secrets`
+ * (environment name => SSM parameter name): `pilot up` passes the app's whole folder
+ * as its value. Named per app, so two apps' files merged into one project file (or
+ * one kept on the server, `pilot new project --waypoint-hcl`) do not collide; app
+ * names ([a-z][a-z0-9-]*) are valid HCL identifiers as they are.
+ */
+export function appSecretsVariable(app: string): string {
+  return `pilot_secrets_${app}`;
+}
+
 /** The policy AWS provides for task execution roles (pull from ECR, write logs); the plugin attaches the same one. */
 export const ECS_TASK_EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 

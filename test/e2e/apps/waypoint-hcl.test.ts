@@ -20,7 +20,8 @@
  *
  * A step passes when it got to the stage and printed no HCL diagnostic
  * (`waypoint.hcl:LINE,COL-COL: ...`); a planted bad field shows the check fails.
- * And `waypoint fmt` leaves each file as it is.
+ * And `waypoint fmt` leaves each file as it is. (What an ECS app's secrets
+ * variable does once set: ecs-secrets-variable.test.ts.)
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderAppHcl } from "../../../src/apps/hcl.js";
 import { requireDocker } from "../../support/docker.js";
 import { GOLDEN_INPUTS } from "../../unit/commands/new-app/inputs.js";
+import { deployOnly } from "../../support/waypoint-files.js";
 import { realWaypointImage } from "../../support/waypoint-image.js";
 
 const GOLDEN = new URL("../../unit/commands/new-app/", import.meta.url);
@@ -45,17 +47,6 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "pilot-hcl-e2e-"));
 }, 45 * 60_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** The file with its build stanza replaced by docker-ref of `image` (Cloud Run checks the registry's name later). */
-function deployOnly(text: string): string {
-  const image = /image\s*=\s*"([^"]+)"/.exec(text)?.[1] ?? "busybox";
-  const lines = text.split("\n");
-  const start = lines.indexOf("  build {");
-  const end = lines.indexOf("  }", start);
-  expect(start >= 0 && end > start, "the file has an app-level build stanza").toBe(true);
-  const ref = ["  build {", '    use "docker-ref" {', `      image = "${image}"`, '      tag   = "latest"', "    }", "  }"];
-  return [...lines.slice(0, start), ...ref, ...lines.slice(end + 1)].join("\n");
-}
 
 interface Checked {
   init: string;
@@ -139,6 +130,14 @@ describe("generated waypoint.hcl against the real Waypoint 0.11.4", () => {
       expect(c.release).toContain("::release-exit 0");
       expect(c.formatted).toBe(true);
     }
+  });
+
+  it("ecs without --with-db (its secrets variable's default is {}): loads, the deploy plugin takes it, and fmt leaves it as written", () => {
+    const c = check("ecs-no-db", renderAppHcl({ ...GOLDEN_INPUTS.ecs, withDb: false }));
+    expect(c.init).toContain("::init-exit 0");
+    expect(c.up, c.up).toContain("» Deploying web...");
+    expect(c.up, c.up).not.toMatch(DIAGNOSTIC);
+    expect(c.formatted).toBe(true);
   });
 
   it("the check fails on a field a plugin does not have, or a required one left out", () => {

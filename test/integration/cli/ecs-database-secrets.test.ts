@@ -4,9 +4,10 @@
  * Waypoint server nor its CA. Against moto, with the real CLI (dist/cli.js):
  * `pilot new app --target ecs --with-db` makes the app's execution role with
  * exactly ECS's trust, AWS's execution policy and one inline policy reading the
- * app's parameter folder, and writes `secrets` naming those parameters (no
- * value); the parameter writer `pilot up` calls (run directly: `pilot up`
- * needs a live server); `pilot teardown` removing the parameters and the role.
+ * app's parameter folder, and writes the app's secrets variable naming those
+ * parameters (no value); the parameter writer `pilot up` calls (run directly:
+ * `pilot up` needs a live server); `pilot teardown` removing the parameters
+ * and the role. (`pilot env` on ECS apps: ecs-env.test.ts.)
  * No value ever reaches stdout, stderr or --json.
  */
 import {
@@ -95,8 +96,12 @@ describe("pilot new app --target ecs --with-db (aws, moto)", () => {
 
     const text = readFileSync(hcl(), "utf8");
     expect(text).toContain('      execution_role_name = "pilot-prod.web"\n');
-    expect(text).toContain('        DATABASE_URL = "/pilot/prod/shop/web/DATABASE_URL"\n');
-    expect(text).toContain('        PGPASSWORD   = "/pilot/prod/shop/web/PGPASSWORD"\n');
+    // The secrets variable's default names them; the deploy gives the variable to the plugin.
+    expect(text).toContain('variable "pilot_secrets_web" {\n');
+    expect(text).toContain('    DATABASE_URL = "/pilot/prod/shop/web/DATABASE_URL"\n');
+    expect(text).toContain('    PGPASSWORD   = "/pilot/prod/shop/web/PGPASSWORD"\n');
+    expect(text).toContain("      secrets = var.pilot_secrets_web\n");
+    expect(new StateStore(h.home, "prod").load()!.apps!["shop/web"]!.secretsVariable).toBe("pilot_secrets_web");
     for (const v of [PASSWORD, encodeURIComponent(PASSWORD), "db.example.internal", "postgres://"]) expect(text).not.toContain(v);
 
     // Again (--force): the role carries this stack's lineage, so it is adopted and set again, not duplicated.
@@ -114,12 +119,17 @@ describe("pilot new app --target ecs --with-db (aws, moto)", () => {
     expect(shared.documents["pilot-parameters-blog"].Statement[0].Resource).toBe("arn:aws:ssm:eu-west-1:*:parameter/pilot/prod/blog/web/*");
     expect(shared.documents["pilot-parameters-shop"].Statement[0].Resource).toBe("arn:aws:ssm:eu-west-1:*:parameter/pilot/prod/shop/web/*");
 
-    // Without --with-db no role is made: the plugin makes its own on first deploy.
+    // Without --with-db too: `pilot env set` may give any ECS app parameters later, which a role the plugin made could not read.
     const plain = await newApp("prod", ["--project", "shop", "--app", "api", "--port", "8080", "--force", "--json"]);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.json).not.toHaveProperty("executionRole");
-    await expect(iam.send(new GetRoleCommand({ RoleName: "pilot-prod.api" }))).rejects.toMatchObject({ name: "NoSuchEntityException" });
-    expect(readFileSync(hcl(), "utf8")).not.toContain("secrets");
+    expect(plain.json.executionRole).toEqual({ name: "pilot-prod.api", created: true });
+    const api = await roleShape("pilot-prod.api");
+    expect(api.attached).toEqual([ECS_EXECUTION_POLICY]);
+    expect(api.documents["pilot-parameters-shop"].Statement[0].Resource).toBe("arn:aws:ssm:eu-west-1:*:parameter/pilot/prod/shop/api/*");
+    const plainText = readFileSync(hcl(), "utf8");
+    expect(plainText).toContain('variable "pilot_secrets_api" {\n  type    = map(string)\n  default = {}\n}\n');
+    expect(plainText).toContain("      secrets = var.pilot_secrets_api\n");
+    expect(plainText).not.toMatch(/DATABASE_URL|PG[A-Z]+ /);
 
     const ecr = createEcrClient("eu-west-1");
     for (const name of ["pilot-prod/shop/web", "pilot-prod/blog/web", "pilot-prod/shop/api"]) await deleteAppRepository(ecr, { region: "eu-west-1", name });

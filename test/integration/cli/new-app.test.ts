@@ -43,7 +43,7 @@ describe("pilot new app without a terminal", () => {
     expect(all.stderr.split("\n")[0]).toBe("Error: Missing --project, --app and --port: there is no terminal to ask on, so nothing was written.");
   });
 
-  it("local: writes the docker target from the stack's state and records the app (state version 2, schema-valid)", async () => {
+  it("local: writes the docker target from the stack's state and records the app (state version 3, schema-valid)", async () => {
     writeStack(h.home, "dev", stackState("local"));
     const r = await newApp("dev", ["--project", "shop", "--app", "web", "--port", "8080", "--with-db", "--json"]);
     expect(r.code).toBe(0);
@@ -54,8 +54,10 @@ describe("pilot new app without a terminal", () => {
     expect(text).toContain('SSL_CERT_FILE = "/pilot/ca/ca.pem"');
     expect(text).not.toMatch(/pw\/with|wp-token/);
     const state = new StateStore(h.home, "dev").load()!;
-    expect(state.version).toBe(2);
+    expect(state.version).toBe(3);
     expect(state.apps!["shop/web"]).toMatchObject({ project: "shop", app: "web", target: "docker", builder: "docker", port: 8080, withDb: true, dir });
+    // Only an ECS app's file declares a secrets variable.
+    expect(state.apps!["shop/web"]).not.toHaveProperty("secretsVariable");
   });
 
   it("refuses to overwrite waypoint.hcl without --force, leaving it intact; --force replaces it", async () => {

@@ -45,7 +45,9 @@ describe("waypoint.hcl per target", () => {
   });
 
   it("ecs: the app's ECR repository as registry, ECS in the stack's public subnets behind an internet-facing load balancer, with the apps and load balancers' groups", async () => {
-    const app = one((await parsed(golden("ecs"))).app.web);
+    const doc = await parsed(golden("ecs"));
+    expect(Object.keys(doc).sort()).toEqual(["app", "project", "runner", "variable"]);
+    const app = one(doc.app.web);
     expect(Object.keys(app).sort()).toEqual(["build", "deploy"]);
     const build = one(app.build);
     expect(build.use).toEqual({ docker: [{}] });
@@ -58,8 +60,22 @@ describe("waypoint.hcl per target", () => {
       cpu: 256,
       memory: 512,
       service_port: 8080,
-      // --with-db: the database variables come from the app's SSM parameters, by name (same region as the task).
-      secrets: {
+      // The app's secrets variable, which `pilot up` sets (hcl2json gives an expression as a template).
+      secrets: "${var.pilot_secrets_web}",
+      subnets: ["subnet-0aaa", "subnet-0bbb"],
+      assign_public_ip: true,
+      security_group_ids: ["sg-0ccc", "sg-0ddd"],
+      alb: [{ subnets: ["subnet-0aaa", "subnet-0bbb"], security_group_ids: ["sg-0ddd"] }],
+    });
+  });
+
+  it("ecs: declares the app's secrets variable, a map of strings whose default (--with-db) names the database's SSM parameters", async () => {
+    const doc = await parsed(golden("ecs"));
+    expect(Object.keys(doc.variable)).toEqual(["pilot_secrets_web"]);
+    expect(one(doc.variable.pilot_secrets_web)).toEqual({
+      type: "${map(string)}",
+      // By name, in the app's own folder (same region as the task).
+      default: {
         DATABASE_URL: "/pilot/default/shop/web/DATABASE_URL",
         PGHOST: "/pilot/default/shop/web/PGHOST",
         PGPORT: "/pilot/default/shop/web/PGPORT",
@@ -67,11 +83,13 @@ describe("waypoint.hcl per target", () => {
         PGPASSWORD: "/pilot/default/shop/web/PGPASSWORD",
         PGDATABASE: "/pilot/default/shop/web/PGDATABASE",
       },
-      subnets: ["subnet-0aaa", "subnet-0bbb"],
-      assign_public_ip: true,
-      security_group_ids: ["sg-0ccc", "sg-0ddd"],
-      alb: [{ subnets: ["subnet-0aaa", "subnet-0bbb"], security_group_ids: ["sg-0ddd"] }],
     });
+    // Named by app, so two apps' variables can live in one project file.
+    const api = await parsed(renderAppHcl({ ...GOLDEN_INPUTS.ecs, app: "web-api" }));
+    expect(Object.keys(api.variable)).toEqual(["pilot_secrets_web-api"]);
+    expect(one(one(one(api.app["web-api"]).deploy).use["aws-ecs"]).secrets).toBe("${var.pilot_secrets_web-api}");
+    // The other targets declare no variable.
+    for (const target of ["docker", "cloud-run"] as const) expect(golden(target)).not.toMatch(/variable|var\./);
   });
 
   it("cloud-run: pack build pushed to the stack's Artifact Registry, Cloud Run as the stack's apps account with the VPC connector, released by Pilot (null releaser)", async () => {
@@ -120,11 +138,11 @@ describe("waypoint.hcl per target", () => {
           : /# DATABASE_URL is not in this file, on purpose: `pilot up shop\/web` sets it as the app's/,
       );
       const code = text.split("\n").filter((l) => !l.trim().startsWith("#")).join("\n");
-      // ECS names the variables' parameters and nothing more: every mention is `NAME = "/pilot/.../NAME"`.
+      // ECS names the variables' parameters and nothing more: every mention is `NAME = "/pilot/.../NAME"` in the variable's default.
       const mentions = code.split("\n").filter((l) => /DATABASE_URL|PG[A-Z]+/.test(l));
       if (target === "ecs") {
         expect(mentions).toHaveLength(6);
-        for (const l of mentions) expect(l).toMatch(/^ {8}(DATABASE_URL|PG[A-Z]+) += "\/pilot\/default\/shop\/web\/\1"$/);
+        for (const l of mentions) expect(l).toMatch(/^ {4}(DATABASE_URL|PG[A-Z]+) += "\/pilot\/default\/shop\/web\/\1"$/);
       } else expect(mentions).toEqual([]);
       const rest = code.split("\n").filter((l) => !mentions.includes(l)).join("\n");
       expect(rest).not.toMatch(/postgres:|password/i);
@@ -132,14 +150,32 @@ describe("waypoint.hcl per target", () => {
     expect(golden("docker")).not.toContain("DATABASE_URL");
   });
 
-  it("ecs without --with-db: no secrets, no database comment; the rest is the golden text", () => {
+  it("ecs without --with-db: the same secrets variable with an empty default, no database comment; the rest is the golden text", async () => {
     const text = renderAppHcl({ ...GOLDEN_INPUTS.ecs, withDb: false });
-    expect(text).not.toMatch(/secrets|DATABASE_URL|PG[A-Z]+|SSM/);
-    // The golden (--with-db) text less the app's 4-line comment and the secrets' comment and map (2 + 8 lines).
-    const expected = golden("ecs").split("\n");
-    expected.splice(expected.indexOf("      secrets = {") - 2, 10);
-    expected.splice(expected.indexOf('app "web" {') + 1, 4);
-    expect(text).toBe(expected.join("\n"));
+    expect(text).not.toMatch(/DATABASE_URL|PG[A-Z]+/);
+    const doc = await parsed(text);
+    expect(one(doc.variable.pilot_secrets_web)).toEqual({ type: "${map(string)}", default: {} });
+    expect(one(one(one(doc.app.web).deploy).use["aws-ecs"]).secrets).toBe("${var.pilot_secrets_web}");
+    const golden_ = golden("ecs").split("\n");
+    const lines = text.split("\n");
+    // Only the variable's comment and default, and the app's database comment, differ from the golden (--with-db) text.
+    expect(lines.filter((l) => !golden_.includes(l))).toEqual([
+      "# /pilot/default/shop/web/ as this variable: those `pilot env set shop/web` wrote.",
+      "# The default is for a deploy Pilot did not start.",
+      "  type    = map(string)",
+      "  default = {}",
+    ]);
+    const gone = golden_.filter((l) => !lines.includes(l));
+    expect(gone.filter((l) => !/^ {4}(DATABASE_URL|PG[A-Z]+) += /.test(l))).toEqual([
+      "# /pilot/default/shop/web/ as this variable: the database's, which it writes itself, and",
+      "# those `pilot env set shop/web` wrote. The default is for a deploy Pilot did not start.",
+      "  type = map(string)",
+      "  default = {",
+      "  # DATABASE_URL is not in this file, on purpose: `pilot up shop/web` writes it (and libpq's",
+      "  # PG* variables) to SSM Parameter Store as SecureString parameters, and ECS hands them",
+      "  # to the app when its task starts (the variable above names them, with no value), so",
+      "  # no password is ever committed with the code.",
+    ]);
   });
 
   it("escapes values, so a name can never end its string or start an HCL template", async () => {
