@@ -24,7 +24,7 @@
 import { DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -138,7 +138,7 @@ async function remoteJob(name: string, text: string, args: string[]): Promise<st
   chmodSync(join(dir, "server-key.pem"), 0o644);
   const [grpc, http, git] = await freePorts(3);
   const argv = [
-    "run", "--rm", "--network", "host", "-v", `${dir}:/w:ro`,
+    "run", "--rm", "--name", `pilot-ecs-job-${name}-${process.pid}`, "--network", "host", "-v", `${dir}:/w:ro`,
     "-e", `GRPC_PORT=${grpc}`, "-e", `HTTP_PORT=${http}`, "-e", `GIT_PORT=${git}`,
     // AWS is reached only through the proxy, which answers from moto; loopback (server, git) is never proxied.
     "-e", `HTTPS_PROXY=${proxy.url}`, "-e", "SSL_CERT_FILE=/w/ca.pem", "-e", "CHECKPOINT_DISABLE=1",
@@ -154,6 +154,8 @@ async function remoteJob(name: string, text: string, args: string[]): Promise<st
     child.on("error", reject);
     child.on("close", () => {
       clearTimeout(timer);
+      // A run cut short: killing `docker run` leaves its container running.
+      spawnSync("docker", ["rm", "-f", `pilot-ecs-job-${name}-${process.pid}`]);
       resolve(text);
     });
   });

@@ -75,21 +75,28 @@ function check(name: string, text: string): Checked {
   writeFileSync(join(dir, "deploy.hcl"), deployOnly(text));
   writeFileSync(join(dir, "release.hcl"), releaseOnly(text));
   // -plain: no spinners; </dev/null: no questions; HOME: local mode keeps its data in the container.
+  // Each operation is bounded: the checks need only what Waypoint says before it reaches the
+  // network (none here), and with no Docker daemon the pack builder has been seen to spin for good.
+  const wp = "timeout -s KILL 120 waypoint";
   const script = [
     "export HOME=/tmp",
     "mkdir -p /tmp/a /tmp/b /tmp/c && cp /w/real.hcl /tmp/a/waypoint.hcl && cp /w/deploy.hcl /tmp/b/waypoint.hcl && cp /w/release.hcl /tmp/c/waypoint.hcl",
     "cd /tmp/a && echo '::init' && waypoint init -plain </dev/null 2>&1; echo \"::init-exit $?\"",
-    "echo '::build' && waypoint build -local -plain </dev/null 2>&1",
-    "cd /tmp/b && waypoint init -plain </dev/null >/dev/null 2>&1; echo '::up' && waypoint up -local -plain </dev/null 2>&1",
-    "cd /tmp/c && waypoint init -plain </dev/null >/dev/null 2>&1; echo '::release' && waypoint up -local -plain </dev/null 2>&1; echo \"::release-exit $?\"",
+    `echo '::build' && ${wp} build -local -plain </dev/null 2>&1`,
+    `cd /tmp/b && waypoint init -plain </dev/null >/dev/null 2>&1; echo '::up' && ${wp} up -local -plain </dev/null 2>&1`,
+    `cd /tmp/c && waypoint init -plain </dev/null >/dev/null 2>&1; echo '::release' && ${wp} up -local -plain </dev/null 2>&1; echo "::release-exit $?"`,
     // `waypoint fmt` rewrites the file in place: unchanged means Pilot already writes it as Waypoint would.
     "cp /w/real.hcl /tmp/f.hcl && waypoint fmt /tmp/f.hcl >/dev/null 2>&1 && cmp -s /w/real.hcl /tmp/f.hcl && echo '::fmt-same'",
     "echo '::end'",
   ].join("\n");
-  const r = spawnSync("docker", ["run", "--rm", "--network", "none", "-v", `${dir}:/w:ro`, "--entrypoint", "sh", image, "-c", script], {
+  // Named, so that a run cut short is removed: killing `docker run` leaves its container running.
+  const container = `pilot-hcl-check-${name}-${process.pid}`;
+  const r = spawnSync("docker", ["run", "--rm", "--name", container, "--network", "none", "-v", `${dir}:/w:ro`, "--entrypoint", "sh", image, "-c", script], {
     encoding: "utf8",
-    timeout: 180_000,
+    timeout: 480_000,
+    killSignal: "SIGKILL",
   });
+  spawnSync("docker", ["rm", "-f", container]);
   const out = `${r.stdout}${r.stderr}`;
   // Waypoint wraps its messages at 80 columns even with -plain: each step's output as one line.
   const part = (from: string, to: string) => out.slice(out.indexOf(from) + from.length, out.indexOf(to)).replace(/\s*\n\s*/g, " ");

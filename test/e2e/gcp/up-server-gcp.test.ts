@@ -236,7 +236,7 @@ describe("pilot up-server --provider gcp, host key pinned from guest attributes,
     const s = state(stack);
     const before = inventory();
     expect(before.filter((i) => i.collection === "instances")).toHaveLength(2); // the VM and the Cloud SQL instance
-    expect(before.filter((i) => i.api === "iam")).toHaveLength(1);
+    expect(before.filter((i) => i.api === "iam")).toHaveLength(2); // the server's account and the apps' account
     expect(policyMembersMatching(s.resources["sa-server"].out.email).length).toBeGreaterThan(0);
     const r = await teardown(stack);
     expect(r.code, r.stderr).toBe(0);
