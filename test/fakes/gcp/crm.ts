@@ -6,8 +6,9 @@
  * exist; conditions need policy version 3. The starting policy has one
  * binding, roles/owner for the owner user.
  */
-import { aborted, invalid } from "./errors.js";
+import { invalid } from "./errors.js";
 import { etag, timestamp } from "./ids.js";
+import { policyRequest } from "./resource-iam.js";
 import type { Call, HandlerTable, Obj } from "./types.js";
 import { clone } from "./types.js";
 
@@ -94,13 +95,7 @@ export const crmHandlers: HandlerTable = {
     const w = call.world;
     const id = w.projects.idOf(call.params.resource);
     const current = w.crm.policy(id, w.ownerEmail);
-    const given = call.body.policy as Obj | undefined;
-    if (!given) throw invalid("Invalid argument: 'policy' is required.", "policy");
-    if (given.etag !== undefined && given.etag !== current.etag) {
-      throw aborted("There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.");
-    }
-    const version = given.version ?? 1;
-    if (![0, 1, 3].includes(version)) throw invalid(`Invalid policy version ${version}; supported versions are 1 and 3.`, "policy.version");
+    const { given, version } = policyRequest(call, current.etag);
     const bindings = checkBindings(call, (given.bindings ?? []) as Obj[], version);
     const mask = String(call.body.updateMask ?? "bindings,etag");
     const next: Policy = {

@@ -31,16 +31,25 @@ export function renderPolicy(p: ResourcePolicy): Obj {
   return out;
 }
 
-/** The policy a setIamPolicy call asks for, checked; throws Google's 400 or 409. */
-export function nextPolicy(call: Call, current: ResourcePolicy): ResourcePolicy {
-  const w = call.world;
+/**
+ * The policy in a setIamPolicy request and its version, with the checks every
+ * resource kind shares (projects too): present, not stale (409 ABORTED), a version Google knows.
+ */
+export function policyRequest(call: Call, currentEtag: string): { given: Obj; version: number } {
   const given = call.body.policy as Obj | undefined;
   if (!given) throw invalid("Invalid argument: 'policy' is required.", "policy");
-  if (given.etag !== undefined && given.etag !== current.etag) {
+  if (given.etag !== undefined && given.etag !== currentEtag) {
     throw aborted("There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.");
   }
   const version = given.version ?? 1;
   if (![0, 1, 3].includes(version)) throw invalid(`Invalid policy version ${version}; supported versions are 1 and 3.`, "policy.version");
+  return { given, version };
+}
+
+/** The policy a setIamPolicy call asks for, checked; throws Google's 400 or 409. */
+export function nextPolicy(call: Call, current: ResourcePolicy): ResourcePolicy {
+  const w = call.world;
+  const { given, version } = policyRequest(call, current.etag);
   const byKey = new Map<string, Obj>();
   for (const b of (given.bindings ?? []) as Obj[]) {
     const role = String(b.role ?? "");
