@@ -25,3 +25,15 @@ export function parseAppRef(value: string | undefined, command: string): AppRef 
 export function appRecord(state: StackState, ref: AppRef): AppState | undefined {
   return state.apps?.[ref.key];
 }
+
+/**
+ * The `pilot new app` command that writes the app's waypoint.hcl again from its record (same
+ * answers, `--force`): what Pilot tells the user to run when a file written by an earlier
+ * Pilot cannot do what is asked of it.
+ */
+export function regenerateCommand(stack: string, r: AppState): string {
+  return [
+    "pilot new app", `--name ${stack}`, `--project ${r.project}`, `--app ${r.app}`, `--target ${r.target}`, `--port ${r.port}`, `--builder ${r.builder}`,
+    ...(r.withDb ? ["--with-db"] : []), ...(r.public ? ["--public"] : []), `--dir ${r.dir}`, "--force",
+  ].join(" ");
+}

@@ -10,7 +10,7 @@ import type { AppState, StackState } from "../state/schema.js";
 import { DATABASE_VARIABLE_NAMES } from "../providers/database-url.js";
 import type { CloudRunApp, CloudRunEnv, CloudRunRelease } from "../providers/gcp/cloud-run-release.js";
 import { listConfig } from "./app-config.js";
-import type { AppRef } from "./app-ref.js";
+import { regenerateCommand, type AppRef } from "./app-ref.js";
 import type { ServerSession } from "./server-session.js";
 
 /** The libpq variables that are not secrets (where the database is, and as whom): everything else may be. */
@@ -60,11 +60,10 @@ export function cloudRunFailureHint(o: Pick<CloudRunUpOptions, "ref" | "record" 
   const text = lines.join("\n");
   const r = o.record;
   if (phase === "release" && WAYPOINT_RELEASER_DENIED.test(text)) {
-    const flags = [`--name ${o.stack}`, "--target cloud-run", `--project ${r.project}`, `--app ${r.app}`, `--port ${r.port}`, `--builder ${r.builder}`, ...(r.withDb ? ["--with-db"] : []), ...(r.public ? ["--public"] : []), "--force"];
     return (
       `This app's waypoint.hcl was written before Pilot released Cloud Run apps itself: its google-cloud-run release step makes ` +
       `every service public, which the server's account (roles/run.developer) may no longer do. Regenerate it, commit it and run \`pilot up\` again:\n` +
-      `  pilot new app ${flags.join(" ")}${r.public ? "" : "\n(add --public only if anyone on the internet may call it)"}`
+      `  ${regenerateCommand(o.stack, r)}${r.public ? "" : "\n(add --public only if anyone on the internet may call it)"}`
     );
   }
   if (phase === "deploy" && REVISION_NOT_READY.test(text)) {

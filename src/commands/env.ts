@@ -16,7 +16,7 @@
  */
 import { defineCommand } from "citty";
 import { PilotError, UsageError } from "../errors.js";
-import { appRecord, parseAppRef, type AppRef } from "../apps/app-ref.js";
+import { appRecord, parseAppRef, regenerateCommand, type AppRef } from "../apps/app-ref.js";
 import type { ServerSession } from "../apps/server-session.js";
 import { appParameterPath } from "../providers/aws/app-names.js";
 import { DATABASE_VARIABLE_NAMES } from "../providers/database-url.js";
@@ -76,10 +76,8 @@ async function onApp(command: string, args: { app?: string; name?: string; json?
  */
 function requireSecretsVariable(ctx: CommandContext, app: EcsApp): void {
   if (app.record.secretsVariable) return;
-  const r = app.record;
-  const again = ["pilot new app", `--name ${ctx.stack}`, `--project ${r.project}`, `--app ${r.app}`, "--target ecs", `--port ${r.port}`, `--builder ${r.builder}`, ...(r.withDb ? ["--with-db"] : []), `--dir ${r.dir}`, "--force"];
   throw new PilotError(`${app.ref.key}'s waypoint.hcl names its ECS secrets in a fixed map (it was written before \`pilot env\` reached ECS apps), so no variable set or unset now would reach the app; nothing was changed.`, {
-    hint: `Write the file again with \`${again.join(" ")}\` (it then declares the variable \`pilot up\` fills from SSM), commit and push it, and run this again.`,
+    hint: `Write the file again with \`${regenerateCommand(ctx.stack, app.record)}\` (it then declares the variable \`pilot up\` fills from SSM), commit and push it, and run this again.`,
   });
 }
 

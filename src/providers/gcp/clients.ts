@@ -51,14 +51,24 @@ export const RETRY = {
 };
 
 /**
+ * What every Google client of Pilot's is made with: the endpoints, the
+ * credentials (none when every endpoint is a local test server) and, per
+ * API, its options (the endpoint's root URL, if any, and the one retry rule).
+ */
+export function clientSetup(env: NodeJS.ProcessEnv) {
+  const endpoints = gcpEndpoints(env);
+  const auth = allLoopback(endpoints) ? undefined : new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+  const opts = (rootUrl: string | undefined) => ({ ...(rootUrl ? { rootUrl } : {}), ...(auth ? { auth } : {}), retryConfig: RETRY });
+  return { endpoints, auth, opts };
+}
+
+/**
  * Creates the clients. Credentials are Application Default Credentials
  * (`gcloud auth application-default login`, GOOGLE_APPLICATION_CREDENTIALS,
  * or the metadata server), except when every endpoint is on loopback.
  */
 export function createGcpClients(env: NodeJS.ProcessEnv): GcpClients {
-  const endpoints = gcpEndpoints(env);
-  const auth = allLoopback(endpoints) ? undefined : new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
-  const opts = (rootUrl: string | undefined) => ({ ...(rootUrl ? { rootUrl } : {}), ...(auth ? { auth } : {}), retryConfig: RETRY });
+  const { endpoints, auth, opts } = clientSetup(env);
   return {
     compute: new compute_v1.Compute(opts(endpoints.compute)),
     sql: new sqladmin_v1.Sqladmin(opts(endpoints.sqladmin)),

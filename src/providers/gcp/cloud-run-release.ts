@@ -29,16 +29,14 @@
  * names the resourceVersion it read: a concurrent change makes Pilot read again.
  * Values are never in a message, log line or result: only variable names.
  */
-import { GoogleAuth } from "google-auth-library";
 import { cloudresourcemanager_v1 } from "googleapis/build/src/apis/cloudresourcemanager/v1.js";
 import { run_v1 } from "googleapis/build/src/apis/run/v1.js";
 import { secretmanager_v1 } from "googleapis/build/src/apis/secretmanager/v1.js";
 import { PilotError } from "../../errors.js";
 import type { PollEnv } from "../scaffold.js";
 import { deleteAppSecrets, writeAppSecrets, type AppSecretsTarget } from "./app-secrets.js";
-import { CLOUD_PLATFORM_SCOPE, RETRY } from "./clients.js";
+import { clientSetup } from "./clients.js";
 import { allTo, appSecretPrefix, isAllTo, releaseRevisionName, RESERVED_ENV, withInvokerAccess, withSecretEnv, type EnvVar } from "./cloud-run-spec.js";
-import { allLoopback, gcpEndpoints } from "./endpoints.js";
 import { disabledService, googleError, isConcurrentChange, isNotFound } from "./errors.js";
 import { waitFor } from "./shared.js";
 
@@ -60,9 +58,7 @@ export interface CloudRunEnv extends PollEnv {
  * the regional endpoint (REGION-run.googleapis.com), as Waypoint calls them.
  */
 export function createCloudRunEnv(env: NodeJS.ProcessEnv, project: string, region: string, opts: { progress?: (m: string) => void; pollScale?: number } = {}): CloudRunEnv {
-  const endpoints = gcpEndpoints(env);
-  const auth = allLoopback(endpoints) ? undefined : new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
-  const base = (rootUrl: string | undefined) => ({ ...(rootUrl ? { rootUrl } : {}), ...(auth ? { auth } : {}), retryConfig: RETRY });
+  const { endpoints, opts: base } = clientSetup(env);
   const crm = new cloudresourcemanager_v1.Cloudresourcemanager(base(endpoints.cloudresourcemanager));
   let number: Promise<string> | undefined;
   return {

@@ -279,9 +279,9 @@ describe("pilot up's Cloud Run steps (src/apps/cloud-run-up.ts)", () => {
   it("a job whose release step is Waypoint's, refused by the server's account: the advice is to regenerate the file, with the app's own flags", () => {
     const lines = ["» Releasing web...", "! Unable to set no auth policy: rpc error: code = Aborted desc = googleapi: Error 403: Permission 'run.services.setIamPolicy' denied on resource"];
     const hint = cloudRunFailureHint({ ref, record, stack: "prod", region: REGION }, "release", lines)!;
-    expect(hint).toContain("pilot new app --name prod --target cloud-run --project shop --app web --port 8080 --builder docker --with-db --force");
+    expect(hint).toContain("pilot new app --name prod --project shop --app web --target cloud-run --port 8080 --builder docker --with-db --dir /x --force");
     expect(hint).toContain("add --public only if anyone on the internet may call it");
-    expect(cloudRunFailureHint({ ref, record: { ...record, public: true, withDb: false }, stack: "prod", region: REGION }, "release", lines)).toContain("--port 8080 --builder docker --public --force");
+    expect(cloudRunFailureHint({ ref, record: { ...record, public: true, withDb: false }, stack: "prod", region: REGION }, "release", lines)).toContain("--port 8080 --builder docker --public --dir /x --force");
     expect(cloudRunFailureHint({ ref, record, stack: "prod", region: REGION }, "deploy", ["! Cloud Run service failed to get ready"])).toMatch(/must start and listen on its port without them/);
     expect(cloudRunFailureHint({ ref, record, stack: "prod", region: REGION }, "build", ["! no Dockerfile"])).toBeUndefined();
   });
